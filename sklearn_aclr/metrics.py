@@ -1,0 +1,345 @@
+"""Anomaly-detection metrics in the form particle physicists quote them, and scorers for them.
+
+Conventions: ``y_true`` is 1 for signal (anomalous) and 0 for background; ``score`` is an
+anomaly score, higher for more anomalous events. The efficiencies are those of a cut
+``score > threshold``: the signal efficiency eS (true positive rate) and the background
+efficiency eB (false positive rate). The significance improvement is SIC = eS / sqrt(eB).
+
+The scorers (:data:`anomaly_auc_scorer`, :func:`make_signal_efficiency_scorer`,
+:data:`max_sic_scorer`) read the score off a fitted estimator with the right sign, so that
+higher is always better in ``GridSearchCV`` and ``cross_validate``.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import is_classifier, is_outlier_detector
+from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils.validation import column_or_1d
+
+__all__ = [
+    "anomaly_roc_auc",
+    "signal_efficiency_at",
+    "hep_roc_curve",
+    "sic_curve",
+    "max_sic",
+    "get_anomaly_score",
+    "anomaly_auc_scorer",
+    "max_sic_scorer",
+    "make_signal_efficiency_scorer",
+]
+
+
+def _check_labels_and_score(y_true, score):
+    y_true = column_or_1d(y_true)
+    score = column_or_1d(score).astype(np.float64)
+    if len(y_true) != len(score):
+        raise ValueError(
+            f"y_true and score have different lengths, {len(y_true)} and {len(score)}."
+        )
+    labels = set(np.unique(y_true).tolist())
+    if labels != {0, 1}:
+        raise ValueError(
+            f"y_true must hold both 0 (background) and 1 (signal), and nothing else; got "
+            f"labels {sorted(labels)}. Anomaly metrics compare signal with background, so "
+            "evaluate on a sample that contains both."
+        )
+    if not np.all(np.isfinite(score)):
+        raise ValueError("score contains NaN or infinite values.")
+    return y_true.astype(np.int64), score
+
+
+def anomaly_roc_auc(y_true, score):
+    """Area under the ROC curve of signal against background.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        1 for signal, 0 for background.
+    score : array-like of shape (n_samples,)
+        Anomaly score, higher for more anomalous events.
+
+    Returns
+    -------
+    auc : float
+        0.5 for a score that cannot tell signal from background, 1 for a perfect one.
+
+    Examples
+    --------
+    >>> from sklearn_aclr.metrics import anomaly_roc_auc
+    >>> anomaly_roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
+    y_true, score = _check_labels_and_score(y_true, score)
+    return float(roc_auc_score(y_true, score))
+
+
+def _efficiencies(y_true, score):
+    """(eB, eS, n_background) along all thresholds, eB strictly increasing from 0 to 1.
+
+    Where several thresholds share one eB (signal events between two background events), only
+    the best, highest eS is kept: it is the efficiency a cut at that eB achieves.
+    """
+    y_true, score = _check_labels_and_score(y_true, score)
+    fpr, tpr, _ = roc_curve(y_true, score)
+    last_of_run = np.r_[fpr[1:] != fpr[:-1], True]
+    return fpr[last_of_run], tpr[last_of_run], int(np.sum(y_true == 0))
+
+
+def hep_roc_curve(y_true, score):
+    """The ROC curve in the HEP form: signal efficiency against background rejection 1/eB.
+
+    Points with eB = 0 (infinite rejection) are left out.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        1 for signal, 0 for background.
+    score : array-like of shape (n_samples,)
+        Anomaly score, higher for more anomalous events.
+
+    Returns
+    -------
+    signal_efficiency : ndarray
+        eS, increasing.
+    background_rejection : ndarray
+        1 / eB at the same thresholds, decreasing.
+
+    Examples
+    --------
+    >>> from sklearn_aclr.metrics import hep_roc_curve
+    >>> eS, rejection = hep_roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> eS.tolist(), rejection.tolist()
+    ([0.5, 1.0, 1.0], [2.0, 2.0, 1.0])
+    """
+    y_true, score = _check_labels_and_score(y_true, score)
+    fpr, tpr, _ = roc_curve(y_true, score)  # every corner of the step curve, for plotting
+    keep = fpr > 0
+    return tpr[keep], 1.0 / fpr[keep]
+
+
+@validate_params(
+    {"background_efficiency": [Interval(Real, 0, 1, closed="neither")]},
+    prefer_skip_nested_validation=True,
+)
+def signal_efficiency_at(y_true, score, background_efficiency=1e-2):
+    """Signal efficiency at a fixed background efficiency, eS(eB).
+
+    The efficiency of the best cut on the score whose background efficiency does not exceed
+    ``background_efficiency``: no interpolation, so the working point is never overstated.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        1 for signal, 0 for background.
+    score : array-like of shape (n_samples,)
+        Anomaly score, higher for more anomalous events.
+    background_efficiency : float, default=1e-2
+        The working point eB, in (0, 1). At least one background event must pass it:
+        ``background_efficiency * n_background >= 1``.
+
+    Returns
+    -------
+    signal_efficiency : float
+
+    Raises
+    ------
+    ValueError
+        When the background sample is too small to resolve ``background_efficiency``.
+
+    Examples
+    --------
+    >>> from sklearn_aclr.metrics import signal_efficiency_at
+    >>> y = [0] * 100 + [1] * 4
+    >>> score = list(range(100)) + [98.5, 99.5, 10, 20]
+    >>> signal_efficiency_at(y, score, background_efficiency=0.01)  # cut at 98.5
+    0.5
+    """
+    fpr, tpr, n_background = _efficiencies(y_true, score)
+    if background_efficiency * n_background < 1:
+        needed = int(np.ceil(1 / background_efficiency))
+        raise ValueError(
+            f"background_efficiency={background_efficiency:g} needs at least {needed} "
+            f"background events to be resolved; got {n_background}. Evaluate on more background "
+            "or use a larger background efficiency."
+        )
+    # The loosest cut that keeps eB <= background_efficiency; eS grows with eB along the curve.
+    return float(tpr[np.searchsorted(fpr, background_efficiency, side="right") - 1])
+
+
+@validate_params(
+    {"min_background": [Interval(Integral, 1, None, closed="left")]},
+    prefer_skip_nested_validation=True,
+)
+def sic_curve(y_true, score, *, min_background=10):
+    """The significance improvement curve, SIC = eS / sqrt(eB).
+
+    Only thresholds passed by at least ``min_background`` background events are kept: at a
+    handful of background events eB, and with it the SIC, is dominated by statistical noise.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        1 for signal, 0 for background.
+    score : array-like of shape (n_samples,)
+        Anomaly score, higher for more anomalous events.
+    min_background : int, default=10
+        Least number of background events passing a threshold for it to be kept.
+
+    Returns
+    -------
+    background_efficiency : ndarray
+        eB, increasing.
+    signal_efficiency : ndarray
+        eS at the same thresholds.
+    sic : ndarray
+        eS / sqrt(eB).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_aclr.metrics import sic_curve
+    >>> y = np.r_[np.zeros(100), np.ones(10)]
+    >>> score = np.r_[np.arange(100), np.full(10, 95.5)]
+    >>> eB, eS, sic = sic_curve(y, score, min_background=4)
+    >>> float(eB[0]), float(eS[0]), float(sic[0])
+    (0.04, 1.0, 5.0)
+    """
+    fpr, tpr, n_background = _efficiencies(y_true, score)
+    # Counts are exact integers divided by n_background; round away float noise.
+    keep = np.rint(fpr * n_background) >= min_background
+    if not keep.any():
+        raise ValueError(
+            f"No threshold is passed by min_background={min_background} background events; "
+            f"the sample has {n_background}. Evaluate on more background or lower "
+            "min_background."
+        )
+    fpr, tpr = fpr[keep], tpr[keep]
+    return fpr, tpr, tpr / np.sqrt(fpr)
+
+
+def max_sic(y_true, score, *, min_background=10):
+    """Largest significance improvement, max over thresholds of eS / sqrt(eB).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        1 for signal, 0 for background.
+    score : array-like of shape (n_samples,)
+        Anomaly score, higher for more anomalous events.
+    min_background : int, default=10
+        Least number of background events passing a threshold for it to count; see
+        :func:`sic_curve`.
+
+    Returns
+    -------
+    max_sic : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_aclr.metrics import max_sic
+    >>> y = np.r_[np.zeros(100), np.ones(10)]
+    >>> score = np.r_[np.arange(100), np.full(10, 95.5)]
+    >>> max_sic(y, score, min_background=4)
+    5.0
+    """
+    return float(np.max(sic_curve(y_true, score, min_background=min_background)[2]))
+
+
+def get_anomaly_score(estimator, X):
+    """Anomaly score of a fitted estimator, higher for more anomalous events.
+
+    - An estimator with an ``anomaly_score`` method (:class:`~sklearn_aclr.AutoEncoderScorer`)
+      gives it directly.
+    - An outlier detector, or a Pipeline ending in one, gives ``-score_samples(X)`` (or
+      ``-decision_function(X)``), since scikit-learn's normality scores are higher for inliers.
+    - A classifier trained with y = 1 for signal gives ``predict_proba(X)[:, 1]`` (or
+      ``decision_function(X)``), the supervised reference.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted outlier detector, classifier or Pipeline ending in one.
+    X : array-like
+        Events to score.
+
+    Returns
+    -------
+    score : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.ensemble import IsolationForest
+    >>> from sklearn_aclr.metrics import get_anomaly_score
+    >>> X = np.r_[np.zeros((20, 2)), [[5.0, 5.0]]]
+    >>> forest = IsolationForest(random_state=0).fit(X)
+    >>> int(np.argmax(get_anomaly_score(forest, X)))
+    20
+    """
+    if hasattr(estimator, "anomaly_score"):
+        return np.asarray(estimator.anomaly_score(X))
+    if is_outlier_detector(estimator):
+        if hasattr(estimator, "score_samples"):
+            return -np.asarray(estimator.score_samples(X))
+        return -np.asarray(estimator.decision_function(X))
+    if is_classifier(estimator):
+        if hasattr(estimator, "predict_proba"):
+            return np.asarray(estimator.predict_proba(X))[:, 1]
+        return np.asarray(estimator.decision_function(X))
+    raise TypeError(
+        f"Cannot read an anomaly score off {type(estimator).__name__}: expected an outlier "
+        "detector (such as AutoEncoderScorer), a classifier, or a Pipeline ending in one."
+    )
+
+
+class _AnomalyScorer:
+    """Scorer ``(estimator, X, y) -> metric(y, anomaly score)``; higher is better."""
+
+    def __init__(self, metric, **kwargs):
+        self.metric = metric
+        self.kwargs = kwargs
+
+    def __call__(self, estimator, X, y_true, sample_weight=None):
+        if sample_weight is not None:
+            raise ValueError(f"{self!r} does not support sample_weight.")
+        return self.metric(y_true, get_anomaly_score(estimator, X), **self.kwargs)
+
+    def __repr__(self):
+        kwargs = "".join(f", {k}={v!r}" for k, v in self.kwargs.items())
+        return f"make_anomaly_scorer({self.metric.__name__}{kwargs})"
+
+
+anomaly_auc_scorer = _AnomalyScorer(anomaly_roc_auc)
+"""Scorer for model selection: ROC AUC of the estimator's anomaly score."""
+
+max_sic_scorer = _AnomalyScorer(max_sic)
+"""Scorer for model selection: maximum SIC (at least 10 background events passing)."""
+
+
+@validate_params(
+    {"background_efficiency": [Interval(Real, 0, 1, closed="neither")]},
+    prefer_skip_nested_validation=True,
+)
+def make_signal_efficiency_scorer(background_efficiency=1e-2):
+    """Scorer for model selection: signal efficiency at a fixed background efficiency.
+
+    Parameters
+    ----------
+    background_efficiency : float, default=1e-2
+        The working point eB; see :func:`signal_efficiency_at`.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y)`` returns eS at ``background_efficiency``.
+
+    Examples
+    --------
+    >>> from sklearn_aclr.metrics import make_signal_efficiency_scorer
+    >>> make_signal_efficiency_scorer(1e-3)
+    make_anomaly_scorer(signal_efficiency_at, background_efficiency=0.001)
+    """
+    return _AnomalyScorer(signal_efficiency_at, background_efficiency=background_efficiency)

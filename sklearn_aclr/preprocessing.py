@@ -1,0 +1,175 @@
+"""Scaling of events into the flat feature vector that the raw-data baseline reads."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+
+from sklearn_aclr._layout import EventLayout
+from sklearn_aclr._validation import validate_events
+
+__all__ = ["EventScaler"]
+
+
+class EventScaler(TransformerMixin, BaseEstimator):
+    """Scale collider events into a flat vector, one block of features per slot.
+
+    For collider layouts every object becomes ``(pt, eta, phi)`` (or ``(pt, eta, sin phi,
+    cos phi)``) with
+
+    - ``pt``: ``log(1 + pT / GeV)`` divided by its mean over the objects of the same type (MET,
+      electrons, muons, jets) present in the training events, so a typical object maps to 1;
+    - ``eta``: ``eta / eta_max`` of the object type, so the acceptance maps onto ``[-1, 1]``;
+    - ``phi``: ``phi / pi`` in ``[-1, 1]``, or ``sin phi`` and ``cos phi``.
+
+    An empty slot maps to 0 in every feature. Real objects pass pT thresholds of several GeV,
+    so their scaled pT is clearly above 0 and empty slots never look like real objects; all
+    features stay of order one, so no kind of slot dominates a reconstruction loss. For
+    ``layout="tabular"`` each column is standardised instead.
+
+    Parameters
+    ----------
+    layout : {"adc2021", "tabular"} or EventLayout, default="adc2021"
+        How to read the input. ``"adc2021"`` accepts the ADC2021 ``Particles`` array of shape
+        (n_events, 19, 4), the same without the class column (n_events, 19, 3), or either
+        flattened to (n_events, 76) or (n_events, 57).
+    phi_encoding : {"angle", "sincos"}, default="angle"
+        ``"angle"`` keeps phi as one feature (57 outputs for ADC2021, as in the paper's
+        baseline); ``"sincos"`` uses two, which removes the artificial jump at phi = +-pi.
+
+    Attributes
+    ----------
+    layout_ : EventLayout
+        The resolved layout.
+    center_ : ndarray of shape (n_slots, n_features)
+        Subtracted from each (log-pT, eta, phi) feature.
+    scale_ : ndarray of shape (n_slots, n_features)
+        Divisor of each centred feature.
+    n_features_in_ : int
+        Number of input columns seen in fit, after flattening 3D input.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Input column names, when X was a DataFrame with string column names.
+
+    See Also
+    --------
+    AutoEncoderScorer : The autoencoder that reads the scaled events.
+    sklearn.preprocessing.StandardScaler : Plain standardisation of columns.
+
+    Examples
+    --------
+    >>> from sklearn_aclr.datasets import make_adc_events
+    >>> from sklearn_aclr.preprocessing import EventScaler
+    >>> X, _ = make_adc_events(200, random_state=0)
+    >>> scaler = EventScaler().fit(X)
+    >>> scaler.transform(X).shape
+    (200, 57)
+    >>> scaler.get_feature_names_out()[[0, 3, 56]].tolist()
+    ['met_pt', 'ele0_pt', 'jet9_phi']
+    """
+
+    _parameter_constraints = {
+        "layout": [StrOptions({"adc2021", "tabular"}), EventLayout],
+        "phi_encoding": [StrOptions({"angle", "sincos"})],
+    }
+
+    def __init__(self, *, layout="adc2021", phi_encoding="angle"):
+        self.layout = layout
+        self.phi_encoding = phi_encoding
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the pT scale of each object type (or each column's scale) from X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_events, n_slots, n_columns) or (n_events, n_features)
+            Training events, usually background only.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : EventScaler
+            The fitted scaler.
+        """
+        events, self.layout_ = validate_events(self, X, reset=True)
+        values = events[..., :-1].astype(np.float64)
+        present = events[..., -1] != 0
+        n_slots, n_features = values.shape[1:]
+        self.center_ = np.zeros((n_slots, n_features))
+        self.scale_ = np.ones((n_slots, n_features))
+        if not self.layout_.is_collider:
+            self.center_[:] = values.mean(axis=0)
+            self.scale_[:] = _safe_scale(values.std(axis=0))
+            return self
+        log_pt = np.log1p(values[..., 0])
+        for name in dict.fromkeys(self.layout_.slot_types):
+            slots = self.layout_.slots_of(name)
+            pts = log_pt[:, slots][present[:, slots]]
+            if pts.size:
+                self.scale_[slots, 0] = _safe_scale(pts.mean())
+        eta_max = self.layout_.slot_attribute("eta_max")
+        self.scale_[:, 1] = np.where(np.isfinite(eta_max), eta_max, 1.0)
+        self.scale_[:, 2] = np.pi
+        return self
+
+    def transform(self, X):
+        """Scale events into a flat feature vector.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_events, n_slots, n_columns) or (n_events, n_features)
+            Events in the layout seen in fit.
+
+        Returns
+        -------
+        X_scaled : ndarray of shape (n_events, n_features_out), dtype float32
+            ``n_slots * 3`` features for collider layouts (``n_slots * 4`` with
+            ``phi_encoding="sincos"``), ``n_features_in_`` for ``"tabular"``.
+        """
+        check_is_fitted(self)
+        events, _ = validate_events(self, X, reset=False)
+        values = events[..., :-1].astype(np.float64)
+        if self.layout_.is_collider:
+            values[..., 0] = np.log1p(values[..., 0])
+        scaled = (values - self.center_) / self.scale_  # (n, n_slots, n_features)
+        if self.layout_.is_collider and self.phi_encoding == "sincos":
+            phi = events[..., 2].astype(np.float64)
+            present = events[..., -1] != 0
+            sincos = np.stack([np.sin(phi), np.cos(phi)], axis=-1) * present[..., None]
+            scaled = np.concatenate([scaled[..., :2], sincos, scaled[..., 3:]], axis=-1)
+        return scaled.reshape(len(scaled), -1).astype(np.float32)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features, such as ``jet3_pt``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only used for ``layout="tabular"``, where output names are input names.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+        """
+        check_is_fitted(self)
+        if not self.layout_.is_collider:
+            return _check_feature_names_in(self, input_features)
+        features = list(self.layout_.features)
+        if self.phi_encoding == "sincos":
+            features[2:3] = ["sinphi", "cosphi"]
+        names = [f"{slot}_{feature}" for slot in self.layout_.slot_names for feature in features]
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = self.layout != "tabular"
+        # Output is float32 whatever the input, the dtype the torch models train in.
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+def _safe_scale(std):
+    """Standard deviations with zeros replaced by one, so constant features stay finite."""
+    std = np.asarray(std, dtype=np.float64)
+    return np.where(std > np.finfo(np.float64).eps, std, 1.0)

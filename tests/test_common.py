@@ -1,0 +1,21 @@
+"""scikit-learn's estimator checks over every public estimator, in small configurations."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_aclr import AutoEncoderScorer, EventScaler
+
+ESTIMATORS = [
+    AutoEncoderScorer(hidden_layer_sizes=(8,), latent_dim=2, max_epochs=3, random_state=0),
+    EventScaler(layout="tabular"),
+]
+
+EXPECTED_FAILED_CHECKS = {}
+
+
+def _expected_failed_checks(estimator):
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)

@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_aclr import EventScaler
+
+
+def test_output_shape_and_names(background):
+    scaler = EventScaler().fit(background)
+    Xt = scaler.transform(background)
+    assert Xt.shape == (len(background), 57) and Xt.dtype == np.float32
+    names = scaler.get_feature_names_out()
+    assert len(names) == 57
+    assert names[:4].tolist() == ["met_pt", "met_eta", "met_phi", "ele0_pt"]
+    assert "jet3_pt" in names
+
+
+def test_sincos_encoding(background):
+    scaler = EventScaler(phi_encoding="sincos").fit(background)
+    Xt = scaler.transform(background).reshape(len(background), 19, 4)
+    present = background[..., 3] > 0
+    np.testing.assert_allclose(Xt[..., 2] ** 2 + Xt[..., 3] ** 2, present.astype(float), atol=1e-5)
+    assert scaler.get_feature_names_out()[2:4].tolist() == ["met_sinphi", "met_cosphi"]
+
+
+def test_empty_slots_are_fixed_and_below_every_object(background):
+    scaler = EventScaler().fit(background)
+    Xt = scaler.transform(background).reshape(len(background), 19, 3)
+    present = background[..., 3] > 0
+    for slots in ([1, 2, 3, 4], [5, 6, 7, 8], list(range(9, 19))):
+        pt, mask = Xt[:, slots, 0], present[:, slots]
+        np.testing.assert_array_equal(Xt[:, slots][~mask], 0.0)
+        assert pt[mask].min() > 0.3  # log(1 + 3 GeV) over a typical log pT
+
+
+def test_angles_map_into_unit_range(background):
+    Xt = EventScaler().fit_transform(background).reshape(len(background), 19, 3)
+    assert np.abs(Xt[..., 1:]).max() <= 1.0
+
+
+def test_log_pt_is_scaled_per_type(background):
+    scaler = EventScaler().fit(background)
+    Xt = scaler.transform(background).reshape(len(background), 19, 3)
+    jets = slice(9, 19)
+    pt = Xt[:, jets, 0][background[:, jets, 3] > 0]
+    assert abs(pt.mean() - 1) < 1e-5  # a typical jet maps to 1
+    expected = np.log1p(background[:, jets, 0]) / scaler.scale_[9, 0]
+    np.testing.assert_allclose(Xt[:, jets, 0], expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "reshape",
+    [lambda X: X[..., :3], lambda X: X.reshape(len(X), -1)],
+    ids=["no-class", "flat"],
+)
+def test_input_forms_agree(background, reshape):
+    expected = EventScaler().fit(background).transform(background)
+    np.testing.assert_array_equal(EventScaler().fit(reshape(background)).transform(
+        reshape(background)), expected)
+
+
+def test_transform_checks_the_width_seen_in_fit(background):
+    scaler = EventScaler().fit(background)
+    with pytest.raises(ValueError, match="57 features, but EventScaler is expecting 76"):
+        scaler.transform(background[..., :3])
+
+
+def test_tabular_layout_standardises_columns():
+    X = np.random.default_rng(0).normal(3.0, 2.0, size=(50, 4))
+    np.testing.assert_allclose(
+        EventScaler(layout="tabular").fit_transform(X), StandardScaler().fit_transform(X),
+        rtol=1e-5, atol=1e-5,
+    )
+    with pytest.raises(ValueError, match="tabular layout takes 2D input"):
+        EventScaler(layout="tabular").fit(X.reshape(50, 2, 2))
+
+
+def test_wrong_width_for_adc2021():
+    with pytest.raises(ValueError, match="do not fit the 'adc2021' layout"):
+        EventScaler().fit(np.zeros((5, 10)))
