@@ -1,0 +1,98 @@
+"""Batched torch augmentations that build the positive and negative views of AnomalyCLR.
+
+Each augmentation is a picklable callable ``aug(events, *, generator)`` on a tensor of shape
+(batch, n_slots, n_features + 1) in canonical layout (for ADC2021 the columns are pT, eta, phi,
+class id) that returns a new tensor of the same shape. Physical augmentations give positive
+views (same physics), anomalous augmentations negative views (generic departures from the
+background). Any callable with this signature can be passed to
+:class:`~sklearn_aclr.AnomalyCLRTransformer` beside the built-in names; it must be defined at
+module level (not a lambda) so that fitted models pickle.
+"""
+
+from sklearn_aclr._layout import get_layout
+from sklearn_aclr.augmentations._base import Augmentation, Compose, OneOf, wrap_phi
+from sklearn_aclr.augmentations.anomalous import AddObjects, CollinearSplit, ScalePT, ShiftMET
+from sklearn_aclr.augmentations.generic import JitterValues, ScaleValues
+from sklearn_aclr.augmentations.physical import RotatePhi, SmearEtaPhi, SmearJetEnergy
+
+__all__ = [
+    "AUGMENTATIONS",
+    "AddObjects",
+    "Augmentation",
+    "CollinearSplit",
+    "Compose",
+    "JitterValues",
+    "OneOf",
+    "RotatePhi",
+    "ScalePT",
+    "ScaleValues",
+    "ShiftMET",
+    "SmearEtaPhi",
+    "SmearJetEnergy",
+    "default_augmentations",
+    "make_augmentation",
+    "wrap_phi",
+]
+
+AUGMENTATIONS = {
+    "rotate_phi": RotatePhi,
+    "smear_eta_phi": SmearEtaPhi,
+    "smear_jet_energy": SmearJetEnergy,
+    "add_objects": AddObjects,
+    "collinear_split": CollinearSplit,
+    "shift_met": ShiftMET,
+    "scale_pt": ScalePT,
+    "jitter_values": JitterValues,
+    "scale_values": ScaleValues,
+}
+"""Built-in augmentations by name."""
+
+_COLLIDER_ONLY = {"rotate_phi", "smear_eta_phi", "smear_jet_energy", "add_objects",
+                  "collinear_split", "shift_met", "scale_pt"}
+
+
+def default_augmentations(layout):
+    """Names of the default (physical, anomalous) augmentations for a layout.
+
+    The paper's sets for collider layouts; a relative jitter and a one-column rescaling for
+    anything else.
+    """
+    if get_layout(layout, n_features=1).is_collider:
+        return (
+            ("rotate_phi", "smear_eta_phi", "smear_jet_energy"),
+            ("add_objects", "collinear_split", "shift_met", "scale_pt"),
+        )
+    return ("jitter_values",), ("scale_values",)
+
+
+def make_augmentation(spec, layout):
+    """An augmentation from a built-in name or a user callable, checked against the layout.
+
+    Parameters
+    ----------
+    spec : str or callable
+        A key of :data:`AUGMENTATIONS`, or a callable ``aug(events, *, generator)``.
+    layout : str or EventLayout
+        The layout the events follow; collider augmentations need (pt, eta, phi) features.
+
+    Returns
+    -------
+    callable
+    """
+    if callable(spec):
+        return spec
+    if spec not in AUGMENTATIONS:
+        raise ValueError(
+            f"Unknown augmentation {spec!r}; expected a callable aug(events, *, generator) or "
+            f"one of {sorted(AUGMENTATIONS)}."
+        )
+    if spec in _COLLIDER_ONLY:
+        resolved = get_layout(layout, n_features=1)
+        if not resolved.is_collider:
+            raise ValueError(
+                f"The augmentation {spec!r} needs collider events (pt, eta, phi); the "
+                f"{resolved.name!r} layout has none. Use 'jitter_values' and 'scale_values', "
+                "or your own callables."
+            )
+        return AUGMENTATIONS[spec](layout=layout)
+    return AUGMENTATIONS[spec]()

@@ -1,0 +1,178 @@
+"""Shared pieces of the augmentations: the calling convention, slot bookkeeping, combinators.
+
+Every augmentation is a small picklable callable ``aug(events, *, generator)`` on a float tensor
+of shape (batch, n_slots, n_features + 1) in canonical layout (for ADC2021: pT, eta, phi, class
+id; class 0 marks an empty slot whose entries are all zero). It returns a new tensor of the same
+shape and layout and never modifies its input. All randomness comes from ``generator``, a
+``torch.Generator`` on the events' device, so the same generator state gives the same output.
+"""
+
+import math
+
+import torch
+
+from sklearn_aclr._layout import get_layout
+
+PT, ETA, PHI, CLASS = 0, 1, 2, -1
+
+
+class Augmentation:
+    """Base class: parameters stored under their own names, a readable repr, a layout.
+
+    Subclasses implement ``__call__(events, *, generator)``.
+    """
+
+    def __repr__(self):
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({params})"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and vars(self) == vars(other)
+
+    def __hash__(self):
+        return hash((type(self).__name__, tuple(sorted(map(repr, vars(self).items())))))
+
+
+def wrap_phi(phi):
+    """Wrap angles into [-pi, pi)."""
+    return torch.remainder(phi + math.pi, 2 * math.pi) - math.pi
+
+
+def uniform(shape, low, high, *, generator, like):
+    """Uniform draws in [low, high) (tensors broadcast) on ``like``'s device and dtype."""
+    u = torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
+    return low + (high - low) * u
+
+
+def log_uniform_factor(shape, factor_range, *, generator, like):
+    """Factors ``f`` with ``log f`` uniform in ``log(factor_range)``, inverted half the time.
+
+    Used by the rescaling anomalies: an event is scaled up or down by between ``factor_range[0]``
+    and ``factor_range[1]``, never by a factor near one.
+    """
+    low, high = (math.log(f) for f in factor_range)
+    log_f = uniform(shape, low, high, generator=generator, like=like)
+    sign = torch.where(uniform(shape, 0.0, 1.0, generator=generator, like=like) < 0.5, -1.0, 1.0)
+    return torch.exp(sign * log_f)
+
+
+class SlotTable:
+    """Per-slot constants of a layout as tensors on one device: class id, acceptance, threshold."""
+
+    def __init__(self, layout, like):
+        layout = get_layout(layout)
+        as_tensor = lambda a: torch.as_tensor(a, device=like.device, dtype=like.dtype)  # noqa: E731
+        self.layout = layout
+        self.slot_class = as_tensor(layout.slot_class)
+        self.eta_max = as_tensor(layout.slot_attribute("eta_max"))
+        self.pt_min = as_tensor(layout.slot_attribute("pt_min"))
+        self.types = [
+            (t.name, torch.as_tensor(layout.slots_of(t.name), device=like.device))
+            for t in layout.object_types
+        ]
+
+    def is_type(self, name):
+        """Boolean mask over slots for object type ``name``."""
+        return self.slot_class == self.layout.object_type(name).class_id
+
+
+def empty_slots(events, keep):
+    """Zero the slots where ``keep`` is False; returns a new tensor."""
+    return events * keep.unsqueeze(-1).to(events.dtype)
+
+
+def sort_slots(events, table):
+    """Order the objects of each type by descending pT, empty slots last, as in ADC2021 files.
+
+    Augmentations that drop or add objects call this so that slot order stays canonical.
+    """
+    out = events.clone()
+    present = events[..., CLASS] != 0
+    for _, slots in table.types:
+        if len(slots) < 2:
+            continue
+        block = events[:, slots]  # (B, n_t, C)
+        key = torch.where(present[:, slots], block[..., PT], torch.full_like(block[..., PT], -1.0))
+        order = torch.argsort(key, dim=1, descending=True, stable=True)
+        out[:, slots] = torch.gather(block, 1, order.unsqueeze(-1).expand_as(block))
+    return out
+
+
+def random_counts(capacity, *, generator):
+    """Per-event, per-type counts uniform in [0, capacity], at least one per event if possible.
+
+    ``capacity`` is (B, T) integer. An event whose draws are all zero gets one count in a type
+    chosen at random among those with room, so every event is changed.
+    """
+    u = torch.rand(capacity.shape, generator=generator, device=capacity.device)
+    counts = torch.floor(u * (capacity + 1)).long().clamp(max=capacity)
+    none = (counts.sum(1) == 0) & (capacity.sum(1) > 0)
+    if none.any():
+        weights = (capacity[none] > 0).float()
+        pick = torch.multinomial(weights, 1, generator=generator).squeeze(1)
+        counts[none.nonzero().squeeze(1), pick] = 1
+    return counts
+
+
+class Compose(Augmentation):
+    """Apply augmentations one after the other; the physical view uses all of them.
+
+    Parameters
+    ----------
+    augmentations : list of callable
+        Each called as ``aug(events, generator=generator)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.augmentations import Compose, RotatePhi, SmearJetEnergy
+    >>> physical = Compose([RotatePhi(), SmearJetEnergy()])
+    >>> events = torch.zeros(2, 19, 4); events[:, 0, 3] = 1
+    >>> physical(events, generator=torch.Generator().manual_seed(0)).shape
+    torch.Size([2, 19, 4])
+    """
+
+    def __init__(self, augmentations):
+        self.augmentations = list(augmentations)
+
+    def __call__(self, events, *, generator):
+        for augmentation in self.augmentations:
+            events = augmentation(events, generator=generator)
+        return events
+
+
+class OneOf(Augmentation):
+    """Give each event exactly one of the augmentations, chosen uniformly at random.
+
+    Each augmentation runs once, batched, on the events that drew it.
+
+    Parameters
+    ----------
+    augmentations : list of callable
+        Each called as ``aug(events, generator=generator)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.augmentations import OneOf, ScalePT, ShiftMET
+    >>> anomalous = OneOf([ShiftMET(), ScalePT()])
+    >>> events = torch.zeros(2, 19, 4); events[:, 0] = torch.tensor([50.0, 0.0, 1.0, 1.0])
+    >>> anomalous(events, generator=torch.Generator().manual_seed(0)).shape
+    torch.Size([2, 19, 4])
+    """
+
+    def __init__(self, augmentations):
+        self.augmentations = list(augmentations)
+
+    def __call__(self, events, *, generator):
+        if len(self.augmentations) == 1:
+            return self.augmentations[0](events, generator=generator)
+        choice = torch.randint(
+            len(self.augmentations), (len(events),), generator=generator, device=events.device
+        )
+        out = events.clone()
+        for k, augmentation in enumerate(self.augmentations):
+            chosen = choice == k
+            if chosen.any():
+                out[chosen] = augmentation(events[chosen], generator=generator)
+        return out

@@ -1,0 +1,230 @@
+"""Anomalous augmentations: the negative views, generic departures from Standard Model events.
+
+None of them models a particular signal. They change what a physicist would call the
+event's content or its balance (more objects, split objects, different MET or pT scale), and
+the contrastive loss pushes such views away from the original.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from sklearn_aclr.augmentations._base import (
+    CLASS,
+    PHI,
+    PT,
+    Augmentation,
+    SlotTable,
+    empty_slots,
+    log_uniform_factor,
+    random_counts,
+    sort_slots,
+    uniform,
+)
+
+__all__ = ["AddObjects", "CollinearSplit", "ShiftMET", "ScalePT"]
+
+_VISIBLE = ("ele", "mu", "jet")
+
+
+def _met_vector(events, table):
+    """(B, 2) MET vector (px, py)."""
+    met = events[:, table.is_type("met")].sum(dim=1)  # (B, C), one MET slot
+    pt, phi = met[:, PT], met[:, PHI]
+    return torch.stack([pt * torch.cos(phi), pt * torch.sin(phi)], 1)
+
+
+def _set_met(events, table, vector):
+    """Write a MET vector (B, 2) into the MET slot, pT and phi both."""
+    out = events.clone()
+    slot = table.is_type("met").nonzero().squeeze(1)
+    out[:, slot, PT] = torch.linalg.vector_norm(vector, dim=1, keepdim=True)
+    out[:, slot, PHI] = torch.atan2(vector[:, 1], vector[:, 0]).unsqueeze(1)
+    return out
+
+
+def _visible_vector(events):
+    """(B, 2) vector pT sum of all present objects in ``events`` (zeros for empty slots)."""
+    pt, phi = events[..., PT], events[..., PHI]
+    return torch.stack([(pt * torch.cos(phi)).sum(1), (pt * torch.sin(phi)).sum(1)], 1)
+
+
+class AddObjects(Augmentation):
+    """Add electrons, muons and jets to the free slots, rebalancing MET.
+
+    For each type a random number of new objects between 0 and the number of free slots is
+    drawn (at least one new object per event where any slot is free). A new object has pT
+    uniform between the type's threshold and the event's largest visible pT, eta uniform within
+    the acceptance and phi uniform. MET becomes the old MET minus the vector pT sum of the new
+    objects, pT and phi, so the event's total transverse momentum balance is unchanged.
+
+    Parameters
+    ----------
+    layout : str or EventLayout, default="adc2021"
+        Event layout, for slots, acceptance and thresholds.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.augmentations import AddObjects
+    >>> events = torch.zeros(1, 19, 4)
+    >>> events[0, 0] = torch.tensor([30.0, 0.0, 0.0, 1.0])
+    >>> events[0, 1] = torch.tensor([30.0, 0.0, 3.14159, 2.0])
+    >>> more = AddObjects()(events, generator=torch.Generator().manual_seed(0))
+    >>> int((more[0, :, 3] > 0).sum()) > 2
+    True
+    """
+
+    def __init__(self, layout="adc2021"):
+        self.layout = layout
+
+    def __call__(self, events, *, generator):
+        table = SlotTable(self.layout, events)
+        empty = events[..., CLASS] == 0
+        visible = torch.zeros_like(empty)
+        for name in _VISIBLE:
+            visible |= table.is_type(name)
+        masks = [table.is_type(name) for name in _VISIBLE]
+        capacity = torch.stack([(empty & m).sum(1) for m in masks], 1)  # (B, 3)
+        counts = random_counts(capacity, generator=generator)
+        # A free slot is filled if it is among the first `count` free slots of its type.
+        new = torch.zeros_like(empty)
+        for k, mask in enumerate(masks):
+            free = empty & mask
+            rank = torch.cumsum(free.long(), dim=1) - 1
+            new |= free & (rank < counts[:, k : k + 1])
+
+        max_pt = (events[..., PT] * visible).amax(dim=1, keepdim=True)  # (B, 1)
+        low = table.pt_min.expand_as(events[..., PT])
+        pt = uniform(empty.shape, low, torch.maximum(max_pt, low), generator=generator, like=events)
+        eta_max = torch.where(torch.isfinite(table.eta_max), table.eta_max, 0.0)
+        eta = uniform(empty.shape, -eta_max, eta_max, generator=generator, like=events)
+        phi = uniform(empty.shape, -math.pi, math.pi, generator=generator, like=events)
+        added = torch.stack([pt, eta, phi, table.slot_class.expand_as(pt)], -1)
+        added = empty_slots(added, new)
+
+        met = _met_vector(events, table) - _visible_vector(added)
+        return sort_slots(_set_met(events + added, table, met), table)
+
+
+class CollinearSplit(Augmentation):
+    """Split objects into two collinear objects of the same type, keeping each type's total pT.
+
+    For each type a random number of objects between 0 and the number of free slots is split
+    (at least one split per event where possible). A parent of pT ``p`` keeps ``z p`` and a
+    partner with ``(1 - z) p`` takes its eta and phi in a free slot of the same type, with ``z``
+    uniform such that both pass the type's threshold; objects below twice the threshold are
+    not split. Occupied slots are never overwritten.
+
+    Parameters
+    ----------
+    layout : str or EventLayout, default="adc2021"
+        Event layout, for slots and thresholds.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.augmentations import CollinearSplit
+    >>> events = torch.zeros(1, 19, 4); events[0, 0, 3] = 1
+    >>> events[0, 9] = torch.tensor([80.0, 1.0, 0.5, 4.0])
+    >>> split = CollinearSplit()(events, generator=torch.Generator().manual_seed(0))
+    >>> float(split[0, 9:, 0].sum()), int((split[0, 9:, 3] > 0).sum())
+    (80.0, 2)
+    """
+
+    def __init__(self, layout="adc2021"):
+        self.layout = layout
+
+    def __call__(self, events, *, generator):
+        table = SlotTable(self.layout, events)
+        present = events[..., CLASS] != 0
+        splittable = present & (events[..., PT] >= 2 * table.pt_min)
+        kinds = [(name, slots) for name, slots in table.types if name in _VISIBLE]
+        capacity = torch.stack(
+            [torch.minimum(splittable[:, s].sum(1), (~present[:, s]).sum(1)) for _, s in kinds], 1
+        )
+        counts = random_counts(capacity, generator=generator)
+        out = events.clone()
+        for k, (_, slots) in enumerate(kinds):
+            block = events[:, slots]  # (B, n, C)
+            n = len(slots)
+            # Parents: a random choice among splittable objects; partners: the first free slots.
+            priority = torch.rand(block.shape[:2], generator=generator, device=events.device)
+            priority = torch.where(splittable[:, slots], priority, 2.0)
+            parent = torch.argsort(priority, dim=1)  # (B, n), splittable first
+            free = torch.argsort((present[:, slots]).long(), dim=1, stable=True)  # free first
+            active = torch.arange(n, device=events.device) < counts[:, k : k + 1]  # (B, n)
+            to_parent = F.one_hot(parent, n).to(events.dtype) * active.unsqueeze(-1)  # (B, j, s)
+            to_free = F.one_hot(free, n).to(events.dtype) * active.unsqueeze(-1)
+
+            parent_rows = torch.gather(block, 1, parent.unsqueeze(-1).expand_as(block))
+            pt_min = table.pt_min[slots].unsqueeze(0)
+            z_low = (pt_min / parent_rows[..., PT].clamp(min=1e-6)).clamp(max=0.5)
+            z = uniform(z_low.shape, z_low, 1 - z_low, generator=generator, like=events)
+            partner_rows = parent_rows.clone()
+            partner_rows[..., PT] = (1 - z) * parent_rows[..., PT]
+
+            keep_fraction = 1 - torch.einsum("bjs,bj->bs", to_parent, 1 - z)  # z at parents
+            new_block = block.clone()
+            new_block[..., PT] = block[..., PT] * keep_fraction
+            new_block = new_block + torch.einsum("bjs,bjc->bsc", to_free, partner_rows)
+            out[:, slots] = new_block
+        return sort_slots(out, table)
+
+
+class ShiftMET(Augmentation):
+    """Rescale MET by a factor between ``factor_range[0]`` and ``[1]``, up or down.
+
+    The factor's logarithm is uniform, and half of the events are scaled down by its inverse:
+    too much and too little missing energy are both unlike the background.
+
+    Parameters
+    ----------
+    factor_range : tuple of float, default=(1.5, 3.0)
+        Smallest and largest factor.
+    layout : str or EventLayout, default="adc2021"
+        Event layout, for the MET slot.
+    """
+
+    def __init__(self, factor_range=(1.5, 3.0), layout="adc2021"):
+        self.factor_range = factor_range
+        self.layout = layout
+
+    def __call__(self, events, *, generator):
+        table = SlotTable(self.layout, events)
+        factor = log_uniform_factor((len(events), 1), self.factor_range, generator=generator,
+                                    like=events)
+        out = events.clone()
+        met = table.is_type("met")
+        out[..., PT] = torch.where(met, events[..., PT] * factor, events[..., PT])
+        return out
+
+
+class ScalePT(Augmentation):
+    """Rescale the pT of every lepton and jet of an event by one factor, up or down.
+
+    MET is left as it is, so the event's balance breaks; objects scaled below their threshold
+    are removed.
+
+    Parameters
+    ----------
+    factor_range : tuple of float, default=(1.5, 3.0)
+        Smallest and largest factor; see :class:`ShiftMET`.
+    layout : str or EventLayout, default="adc2021"
+        Event layout, for slots and thresholds.
+    """
+
+    def __init__(self, factor_range=(1.5, 3.0), layout="adc2021"):
+        self.factor_range = factor_range
+        self.layout = layout
+
+    def __call__(self, events, *, generator):
+        table = SlotTable(self.layout, events)
+        factor = log_uniform_factor((len(events), 1), self.factor_range, generator=generator,
+                                    like=events)
+        scaled = (events[..., CLASS] != 0) & ~table.is_type("met")
+        out = events.clone()
+        out[..., PT] = torch.where(scaled, events[..., PT] * factor, events[..., PT])
+        kept = ~scaled | (out[..., PT] >= table.pt_min)
+        return sort_slots(empty_slots(out, kept), table)

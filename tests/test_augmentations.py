@@ -1,0 +1,244 @@
+"""The physics of the augmentations, tested as properties on many random events."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sklearn_aclr import ADC2021
+from sklearn_aclr._layout import check_events
+from sklearn_aclr.augmentations import (
+    AddObjects,
+    CollinearSplit,
+    Compose,
+    OneOf,
+    RotatePhi,
+    ScalePT,
+    ShiftMET,
+    SmearEtaPhi,
+    SmearJetEnergy,
+    make_augmentation,
+    wrap_phi,
+)
+from sklearn_aclr.datasets import make_adc_events
+
+ALL = [RotatePhi(), SmearEtaPhi(), SmearJetEnergy(), AddObjects(), CollinearSplit(), ShiftMET(),
+       ScalePT(), Compose([RotatePhi(), SmearJetEnergy()]),
+       OneOf([AddObjects(), CollinearSplit(), ShiftMET(), ScalePT()])]
+SLOT_CLASS = torch.as_tensor(ADC2021.slot_class)
+seeds = st.integers(0, 2**31 - 1)
+
+
+def _events(seed, n=256, signal="four_leptons"):
+    X, _ = make_adc_events(n // 2, n - n // 2, signal=signal, random_state=seed)
+    return torch.as_tensor(X)
+
+
+def _gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+def _vector_sum(events):
+    pt, phi = events[..., 0].double(), events[..., 2].double()
+    return torch.stack([(pt * torch.cos(phi)).sum(1), (pt * torch.sin(phi)).sum(1)], 1)
+
+
+def _type_pt(events, name):
+    return events[:, ADC2021.slots_of(name), 0].double().sum(1)
+
+
+def _assert_valid_layout(events):
+    """Valid ADC2021 events: checks pass, classes sit in their slots, objects sorted by pT."""
+    check_events(events.numpy())
+    present = events[..., 3] != 0
+    assert torch.all(events[..., 3][present] == SLOT_CLASS.expand_as(present)[present])
+    for name in ("ele", "mu", "jet"):
+        slots = ADC2021.slots_of(name)
+        pt = torch.where(present[:, slots], events[:, slots, 0], -1.0)
+        assert torch.all(pt[:, :-1] >= pt[:, 1:]), f"{name} slots out of pT order"
+
+
+@pytest.mark.parametrize("aug", ALL, ids=lambda a: type(a).__name__)
+def test_shape_layout_and_purity(aug):
+    events = _events(0)
+    before = events.clone()
+    out = aug(events, generator=_gen(1))
+    assert out.shape == events.shape and out.dtype == events.dtype
+    torch.testing.assert_close(events, before)  # input untouched
+    _assert_valid_layout(out)
+
+
+@pytest.mark.parametrize("aug", ALL, ids=lambda a: type(a).__name__)
+def test_same_generator_seed_same_output(aug):
+    events = _events(0)
+    torch.testing.assert_close(aug(events, generator=_gen(5)), aug(events, generator=_gen(5)))
+    assert not torch.equal(aug(events, generator=_gen(5)), aug(events, generator=_gen(6)))
+
+
+@pytest.mark.parametrize("aug", ALL, ids=lambda a: type(a).__name__)
+def test_picklable(aug):
+    restored = pickle.loads(pickle.dumps(aug))
+    assert restored == aug
+    events = _events(0)
+    torch.testing.assert_close(restored(events, generator=_gen(2)), aug(events, generator=_gen(2)))
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=seeds, strength=st.floats(0.0, 1.0))
+def test_rotation_keeps_every_pt_and_pairwise_delta_phi(seed, strength):
+    events = _events(seed, n=64)
+    out = RotatePhi(strength=strength)(events, generator=_gen(seed))
+    torch.testing.assert_close(out[..., [0, 1, 3]], events[..., [0, 1, 3]])
+    present = events[..., 3] != 0
+    dphi_before = wrap_phi(events[:, :, None, 2] - events[:, None, :, 2])
+    dphi_after = wrap_phi(out[:, :, None, 2] - out[:, None, :, 2])
+    both = present[:, :, None] & present[:, None, :]
+    # Compare on the circle: wrapped differences may sit at +pi and -pi.
+    diff = wrap_phi(dphi_after - dphi_before)[both]
+    assert diff.abs().max() < 1e-4
+    assert (out[..., 2] >= -np.pi).all() and (out[..., 2] < np.pi).all()
+
+
+def test_phi_wraps_by_two_pi_not_pi():
+    phi = torch.tensor([4.0, -4.0, np.pi, -np.pi, 0.5], dtype=torch.float64)
+    expected = torch.tensor([4.0 - 2 * np.pi, -4.0 + 2 * np.pi, -np.pi, -np.pi, 0.5],
+                            dtype=torch.float64)
+    torch.testing.assert_close(wrap_phi(phi), expected)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=seeds, strength=st.floats(0.5, 50.0))
+def test_smearing_keeps_objects_inside_acceptance(seed, strength):
+    events = _events(seed, n=64)
+    for aug in (SmearEtaPhi(strength=strength), SmearJetEnergy(strength=strength / 10)):
+        out = aug(events, generator=_gen(seed))
+        _assert_valid_layout(out)
+        present = out[..., 3] != 0
+        eta_max = torch.as_tensor(ADC2021.slot_attribute("eta_max"), dtype=out.dtype)
+        pt_min = torch.as_tensor(ADC2021.slot_attribute("pt_min"), dtype=out.dtype)
+        assert (out[..., 1].abs() < eta_max)[present].all()
+        assert (out[..., 0] >= pt_min)[present].all()
+
+
+def test_eta_phi_smearing_width_falls_with_pt():
+    events = torch.zeros(4000, 19, 4)
+    events[:, 0, 3] = 1
+    events[:2000, 1] = torch.tensor([5.0, 0.0, 0.0, 2.0])
+    events[2000:, 1] = torch.tensor([50.0, 0.0, 0.0, 2.0])
+    out = SmearEtaPhi(scale=0.5)(events, generator=_gen(0))
+    soft, hard = out[:2000, 1, 1].std(), out[2000:, 1, 1].std()
+    assert soft == pytest.approx(0.1, rel=0.1) and hard == pytest.approx(0.01, rel=0.1)
+    torch.testing.assert_close(out[:, 0], events[:, 0])  # MET untouched
+
+
+def test_jet_smearing_leaves_leptons_and_met_alone():
+    events = _events(3)
+    out = SmearJetEnergy()(events, generator=_gen(0))
+    torch.testing.assert_close(out[:, :9], events[:, :9])
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=seeds)
+def test_add_objects_keeps_the_event_balanced_and_adds(seed):
+    events = _events(seed, n=64)
+    out = AddObjects()(events, generator=_gen(seed))
+    # MET + all objects: the vector sum is the same before and after.
+    torch.testing.assert_close(_vector_sum(out), _vector_sum(events), atol=1e-3, rtol=1e-5)
+    n_before = (events[..., 3] != 0).sum(1)
+    n_after = (out[..., 3] != 0).sum(1)
+    room = n_before < 19
+    assert (n_after[room] > n_before[room]).all()
+    # Every original object is still there (pT multiset per type unchanged or grown).
+    for name in ("ele", "mu", "jet"):
+        slots = ADC2021.slots_of(name)
+        before = set(events[:, slots, 0][events[:, slots, 3] != 0].tolist())
+        after = set(out[:, slots, 0][out[:, slots, 3] != 0].tolist())
+        assert before <= after
+
+
+def test_add_objects_draws_within_acceptance_and_pt_range():
+    events = _events(4, n=512)
+    out = AddObjects()(events, generator=_gen(0))
+    _assert_valid_layout(out)
+    max_pt = events[:, 1:, 0].amax(1, keepdim=True)
+    jets = out[:, 9:]
+    present = jets[..., 3] != 0
+    assert (jets[..., 0][present] >= 15.0).all()
+    assert (jets[..., 0] <= torch.maximum(max_pt, torch.tensor(15.0)) + 1e-3)[present].all()
+    assert (jets[..., 1].abs() < 4.0)[present].all()
+
+
+def test_add_objects_updates_met_phi():
+    events = torch.zeros(1, 19, 4)
+    events[0, 0] = torch.tensor([30.0, 0.0, 0.0, 1.0])
+    events[0, 1] = torch.tensor([30.0, 0.0, np.pi - 1e-6, 2.0])
+    out = AddObjects()(events, generator=_gen(0))
+    added = _vector_sum(out[:, 1:]) - _vector_sum(events[:, 1:])
+    met = out[0, 0]
+    expected = torch.tensor([30.0, 0.0], dtype=torch.float64) - added[0]
+    torch.testing.assert_close(met[0].double(), torch.linalg.vector_norm(expected), atol=1e-3,
+                               rtol=1e-4)
+    torch.testing.assert_close(met[2].double(), torch.atan2(expected[1], expected[0]), atol=1e-4,
+                               rtol=1e-4)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=seeds)
+def test_collinear_split_keeps_each_types_pt_and_occupied_slots(seed):
+    events = _events(seed, n=64)
+    out = CollinearSplit()(events, generator=_gen(seed))
+    for name in ("met", "ele", "mu", "jet"):
+        torch.testing.assert_close(_type_pt(out, name), _type_pt(events, name), rtol=1e-5,
+                                   atol=1e-3)
+    # Each original (eta, phi) is still present, so no occupied slot was overwritten; and each
+    # new object shares the (eta, phi) of an original object of its type.
+    def directions(event, slots):
+        return {(round(float(r[1]), 5), round(float(r[2]), 5)) for r in event[slots] if r[3] != 0}
+
+    for b in range(len(events)):
+        for name in ("ele", "mu", "jet"):
+            slots = ADC2021.slots_of(name)
+            assert directions(out[b], slots) == directions(events[b], slots)
+    assert ((out[..., 3] != 0).sum() > (events[..., 3] != 0).sum())
+
+
+def test_collinear_split_products_pass_thresholds():
+    events = _events(5, n=512)
+    out = CollinearSplit()(events, generator=_gen(0))
+    _assert_valid_layout(out)
+    pt_min = torch.as_tensor(ADC2021.slot_attribute("pt_min"), dtype=out.dtype)
+    present = out[..., 3] != 0
+    assert (out[..., 0] >= pt_min - 1e-4)[present].all()
+
+
+def test_rescalings():
+    events = _events(6)
+    met = ShiftMET()(events, generator=_gen(0))
+    ratio = met[:, 0, 0] / events[:, 0, 0]
+    assert ((ratio >= 1.5 - 1e-4) & (ratio <= 3 + 1e-4) | (ratio <= 1 / 1.5 + 1e-4)).all()
+    torch.testing.assert_close(met[:, 1:], events[:, 1:])
+    pt = ScalePT()(events, generator=_gen(0))
+    torch.testing.assert_close(pt[:, 0], events[:, 0])
+    _assert_valid_layout(pt)
+
+
+def test_one_of_gives_each_event_exactly_one():
+    events = _events(7, n=512)
+    one_of = OneOf([ShiftMET(), AddObjects()])
+    out = one_of(events, generator=_gen(0))
+    met_changed = ~torch.isclose(out[:, 0, 0], events[:, 0, 0])
+    objects_added = (out[..., 3] != 0).sum(1) > (events[..., 3] != 0).sum(1)
+    scaled_only = met_changed & ~objects_added
+    assert scaled_only.any() and objects_added.any()
+    # An event that got ShiftMET has its visible objects untouched.
+    torch.testing.assert_close(out[scaled_only, 1:], events[scaled_only, 1:])
+
+
+def test_make_augmentation_errors():
+    with pytest.raises(ValueError, match="Unknown augmentation 'flip'"):
+        make_augmentation("flip", "adc2021")
+    with pytest.raises(ValueError, match="needs collider events"):
+        make_augmentation("rotate_phi", "tabular")
