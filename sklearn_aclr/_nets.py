@@ -10,7 +10,7 @@ import torch
 from sklearn.utils import check_random_state
 from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping, ProgressBar
-from skorch.dataset import ValidSplit
+from skorch.dataset import ValidSplit, unpack_data
 from skorch.utils import to_tensor
 
 
@@ -127,3 +127,65 @@ def apply_in_batches(module, X, fn, *, batch_size, device):
             batch = torch.as_tensor(np.asarray(X[start : start + batch_size]), device=device)
             outputs.append(fn(module, batch).float().cpu().numpy())
     return np.concatenate(outputs)
+
+
+class AnomalyCLRNet(NeuralNet):
+    """A skorch net that trains an encoder contrastively on views it builds for each batch.
+
+    For a batch of events it makes the physical view (``physical``) and, for the AnomCLR
+    losses, the anomalous view (``anomalous``), runs all of them through the module in one
+    pass and hands the stacked representations to the criterion
+    (:class:`~sklearn_aclr.nn.losses.ContrastiveLoss`). Augmentations run on the net's device
+    and draw from generators seeded with ``seed`` (one for training, one for validation).
+
+    Parameters
+    ----------
+    physical : callable
+        ``physical(events, generator=g)``, the positive view.
+    anomalous : callable
+        ``anomalous(events, generator=g)``, the negative view.
+    seed : int, default=0
+        Seed of the augmentation generators.
+    """
+
+    def __init__(self, *args, physical, anomalous, seed=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.physical = physical
+        self.anomalous = anomalous
+        self.seed = seed
+
+    def _generator(self, stage):
+        generators = self.__dict__.setdefault("generators_", {})
+        if stage not in generators:
+            offset = {"train": 0, "valid": 1}[stage]
+            generators[stage] = torch.Generator(device=self.device).manual_seed(self.seed + offset)
+        return generators[stage]
+
+    def _views(self, Xi, stage):
+        events = to_tensor(Xi, device=self.device)
+        generator = self._generator(stage)
+        views = [events, self.physical(events, generator=generator)]
+        if self.criterion_.n_views == 3:
+            views.append(self.anomalous(events, generator=generator))
+        return torch.cat(views)  # (n_views * B, N, C)
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        views = self._views(Xi, "train")
+        y_pred = self.infer(views, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=views, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xi, yi = unpack_data(batch)
+        with torch.no_grad():
+            views = self._views(Xi, "valid")
+            y_pred = self.infer(views, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=views, training=False)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return self.criterion_(y_pred)

@@ -93,24 +93,7 @@ class EventScaler(TransformerMixin, BaseEstimator):
             The fitted scaler.
         """
         events, self.layout_ = validate_events(self, X, reset=True)
-        values = events[..., :-1].astype(np.float64)
-        present = events[..., -1] != 0
-        n_slots, n_features = values.shape[1:]
-        self.center_ = np.zeros((n_slots, n_features))
-        self.scale_ = np.ones((n_slots, n_features))
-        if not self.layout_.is_collider:
-            self.center_[:] = values.mean(axis=0)
-            self.scale_[:] = _safe_scale(values.std(axis=0))
-            return self
-        log_pt = np.log1p(values[..., 0])
-        for name in dict.fromkeys(self.layout_.slot_types):
-            slots = self.layout_.slots_of(name)
-            pts = log_pt[:, slots][present[:, slots]]
-            if pts.size:
-                self.scale_[slots, 0] = _safe_scale(pts.mean())
-        eta_max = self.layout_.slot_attribute("eta_max")
-        self.scale_[:, 1] = np.where(np.isfinite(eta_max), eta_max, 1.0)
-        self.scale_[:, 2] = np.pi
+        self.center_, self.scale_ = fit_scaling(events, self.layout_)
         return self
 
     def transform(self, X):
@@ -167,6 +150,34 @@ class EventScaler(TransformerMixin, BaseEstimator):
         # Output is float32 whatever the input, the dtype the torch models train in.
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def fit_scaling(events, layout):
+    """Centre and scale of every (slot, feature) from canonical events; see EventScaler.
+
+    Returns
+    -------
+    center, scale : ndarray of shape (n_slots, n_features)
+    """
+    values = events[..., :-1].astype(np.float64)
+    present = events[..., -1] != 0
+    n_slots, n_features = values.shape[1:]
+    center = np.zeros((n_slots, n_features))
+    scale = np.ones((n_slots, n_features))
+    if not layout.is_collider:
+        center[:] = values.mean(axis=0)
+        scale[:] = _safe_scale(values.std(axis=0))
+        return center, scale
+    log_pt = np.log1p(values[..., 0])
+    for name in dict.fromkeys(layout.slot_types):
+        slots = layout.slots_of(name)
+        pts = log_pt[:, slots][present[:, slots]]
+        if pts.size:
+            scale[slots, 0] = _safe_scale(pts.mean())
+    eta_max = layout.slot_attribute("eta_max")
+    scale[:, 1] = np.where(np.isfinite(eta_max), eta_max, 1.0)
+    scale[:, 2] = np.pi
+    return center, scale
 
 
 def _safe_scale(std):

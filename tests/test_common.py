@@ -2,11 +2,17 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_aclr import AutoEncoderScorer, EventScaler
+from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler
 
 ESTIMATORS = [
     AutoEncoderScorer(hidden_layer_sizes=(8,), latent_dim=2, max_epochs=3, random_state=0),
     EventScaler(layout="tabular"),
+    # Each column one scalar object of its own type, with the generic augmentations; without
+    # early stopping so that the checks' 10-sample fits leave events for training.
+    AnomalyCLRTransformer(
+        layout="tabular", d_model=8, n_heads=2, n_layers=1, dim_feedforward=16, output_dim=4,
+        batch_size=32, max_epochs=2, early_stopping=False, random_state=0,
+    ),
 ]
 
 EXPECTED_FAILED_CHECKS = {}

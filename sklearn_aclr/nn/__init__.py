@@ -1,5 +1,15 @@
 """Plain torch modules and loss functions."""
 
 from sklearn_aclr.nn.autoencoder import MLPAutoEncoder
+from sklearn_aclr.nn.encoder import AnomalyCLREncoder, EventFeaturizer
+from sklearn_aclr.nn.losses import ContrastiveLoss, anomclr_loss, anomclr_plus_loss, simclr_loss
 
-__all__ = ["MLPAutoEncoder"]
+__all__ = [
+    "AnomalyCLREncoder",
+    "ContrastiveLoss",
+    "EventFeaturizer",
+    "MLPAutoEncoder",
+    "anomclr_loss",
+    "anomclr_plus_loss",
+    "simclr_loss",
+]

@@ -1,0 +1,381 @@
+"""AnomalyCLRTransformer: contrastive representations of collider events."""
+
+import math
+from numbers import Integral, Real
+
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from sklearn_aclr._layout import EventLayout
+from sklearn_aclr._nets import (
+    AnomalyCLRNet,
+    apply_in_batches,
+    loss_curves,
+    resolve_device,
+    seeded,
+    torch_seed,
+    training_kwargs,
+)
+from sklearn_aclr._validation import validate_events
+from sklearn_aclr.augmentations import Compose, OneOf, default_augmentations, make_augmentation
+from sklearn_aclr.nn import AnomalyCLREncoder
+from sklearn_aclr.nn.losses import ContrastiveLoss
+from sklearn_aclr.preprocessing import fit_scaling
+
+__all__ = ["AnomalyCLRTransformer"]
+
+
+def _head(module, events):
+    return module(events)
+
+
+def _pooled(module, events):
+    return module.pooled(events)
+
+
+class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Learn AnomalyCLR representations of collider events by contrastive self-supervision.
+
+    A permutation-invariant Transformer encoder is trained, through skorch, on background
+    events alone. For each event it sees a *physical* view (the event rotated in phi and
+    smeared within the detector resolution: the same physics) and an *anomalous* view (the
+    event with added or split objects, or rescaled MET or pT: generic departures from the
+    background). The AnomCLR loss pulls the representation of the physical view towards the
+    event's and pushes the anomalous view away, so that the representation space is sensitive
+    to the kinds of change that new physics would bring. ``transform`` maps events to these
+    representations; an :class:`AutoEncoderScorer` trained on them scores anomalies.
+
+    Parameters
+    ----------
+    layout : {"adc2021", "tabular"} or EventLayout, default="adc2021"
+        How to read events: ``"adc2021"`` takes the ADC2021 ``Particles`` array (n, 19, 4),
+        the same without the class column (n, 19, 3), or either flattened (n, 76) or (n, 57).
+        ``"tabular"`` takes any 2D array, each column one scalar object of its own type.
+    d_model : int, default=64
+        Width of the object tokens inside the Transformer.
+    n_heads : int, default=4
+        Attention heads per layer; must divide ``d_model``.
+    n_layers : int, default=4
+        Transformer encoder layers: how many rounds of object-object attention.
+    dim_feedforward : int, default=256
+        Width of the feed-forward block of each layer.
+    dropout : float, default=0.1
+        Dropout inside the Transformer during training.
+    output_dim : int, default=32
+        Width of the representation, the head output used by the loss.
+    n_head_layers : int, default=2
+        Linear layers of the MLP head on the pooled event.
+    representation : {"head", "pooled"}, default="head"
+        What ``transform`` returns: the head output (``output_dim`` features), the space the
+        loss shapes, or the sum-pooled Transformer output before the head (``d_model``).
+    phi_encoding : {"sincos", "angle"}, default="sincos"
+        Objects' phi enters the network as (sin phi, cos phi), continuous across +-pi, or as
+        phi / pi.
+    loss : {"anomclr", "anomclr_plus", "simclr"}, default="anomclr"
+        ``"anomclr"``: the paper's loss with physical positives and anomalous negatives;
+        ``"simclr"``: the NT-Xent ablation without anomalous views; ``"anomclr_plus"``: AnomCLR
+        with every event's anomalous view among the negatives. See :mod:`sklearn_aclr.nn`.
+    temperature : float, default=0.1
+        Softmax temperature of the loss; smaller values weigh the hardest negatives more.
+    physical : list of str or callable, default=None
+        The physical augmentations, applied one after the other to make the positive view.
+        None means ``["rotate_phi", "smear_eta_phi", "smear_jet_energy"]`` for collider
+        layouts (``["jitter_values"]`` for tabular). Names are keys of
+        :data:`sklearn_aclr.augmentations.AUGMENTATIONS`; a callable
+        ``aug(events, *, generator)`` defined at module level adds your own.
+    anomalous : list of str or callable, default=None
+        The anomalous augmentations; each event gets one of them, drawn uniformly. None means
+        ``["add_objects", "collinear_split", "shift_met", "scale_pt"]`` for collider layouts
+        (``["scale_values"]`` for tabular). Ignored by ``loss="simclr"``.
+    lr : float, default=5e-4
+        Learning rate of AdamW.
+    weight_decay : float, default=0.0
+        Decoupled weight decay of AdamW.
+    batch_size : int, default=256
+        Events per step; each brings 2 or 3 views. Larger batches give the loss more negatives.
+    max_epochs : int, default=50
+        Upper bound on epochs.
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the events and stop when their loss has not
+        improved for ``patience`` epochs, restoring the best weights.
+    validation_fraction : float, default=0.1
+        Fraction of events held out for early stopping.
+    patience : int, default=5
+        Epochs without improvement before training stops.
+    device : str, default="auto"
+        Torch device; ``"auto"`` picks CUDA when available. Augmentations run there too.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks, for example ``skorch.callbacks.Checkpoint``.
+    verbose : int, default=0
+        0 is silent, 1 prints the losses of each epoch, 2 adds a progress bar.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weights, shuffling, the validation split and the augmentations. The same value
+        gives the same fit.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained net; ``net_.module_`` is the :class:`~sklearn_aclr.nn.AnomalyCLREncoder`.
+    layout_ : EventLayout
+        The resolved layout.
+    device_ : str
+        The device training ran on.
+    loss_curve_ : ndarray of shape (n_epochs_,)
+        Training loss per epoch.
+    validation_loss_curve_ : ndarray of shape (n_epochs_,) or None
+        Validation loss per epoch; None without early stopping.
+    n_epochs_ : int
+        Number of epochs trained.
+    n_features_in_ : int
+        Number of input columns seen in fit, after flattening 3D input.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Input column names, when X was a DataFrame with string column names.
+
+    See Also
+    --------
+    AutoEncoderScorer : Scores anomalies on the representations.
+    EventScaler : The raw-data baseline's input scaling.
+
+    References
+    ----------
+    .. [1] B. M. Dillon, L. Favaro, F. Feiden, T. Modak, T. Plehn, "Anomalies, Representations,
+       and Self-Supervision", SciPost Phys. Core 7, 056 (2024), arXiv:2301.04660.
+
+    Examples
+    --------
+    >>> from sklearn_aclr import AnomalyCLRTransformer
+    >>> from sklearn_aclr.datasets import make_adc_events
+    >>> X, _ = make_adc_events(300, random_state=0)
+    >>> clr = AnomalyCLRTransformer(d_model=16, n_layers=1, dim_feedforward=32, output_dim=8,
+    ...                             max_epochs=2, random_state=0).fit(X)
+    >>> clr.transform(X).shape
+    (300, 8)
+    >>> clr.get_feature_names_out()[:2].tolist()
+    ['anomalyclrtransformer0', 'anomalyclrtransformer1']
+    """
+
+    _parameter_constraints = {
+        "layout": [StrOptions({"adc2021", "tabular"}), EventLayout],
+        "d_model": [Interval(Integral, 1, None, closed="left")],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
+        "n_layers": [Interval(Integral, 1, None, closed="left")],
+        "dim_feedforward": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "output_dim": [Interval(Integral, 1, None, closed="left")],
+        "n_head_layers": [Interval(Integral, 1, None, closed="left")],
+        "representation": [StrOptions({"head", "pooled"})],
+        "phi_encoding": [StrOptions({"sincos", "angle"})],
+        "loss": [StrOptions({"anomclr", "anomclr_plus", "simclr"})],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "physical": [list, tuple, None],
+        "anomalous": [list, tuple, None],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+        "callbacks": [list, None],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        *,
+        layout="adc2021",
+        d_model=64,
+        n_heads=4,
+        n_layers=4,
+        dim_feedforward=256,
+        dropout=0.1,
+        output_dim=32,
+        n_head_layers=2,
+        representation="head",
+        phi_encoding="sincos",
+        loss="anomclr",
+        temperature=0.1,
+        physical=None,
+        anomalous=None,
+        lr=5e-4,
+        weight_decay=0.0,
+        batch_size=256,
+        max_epochs=50,
+        early_stopping=True,
+        validation_fraction=0.1,
+        patience=5,
+        device="auto",
+        callbacks=None,
+        verbose=0,
+        random_state=None,
+    ):
+        self.layout = layout
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_layers = n_layers
+        self.dim_feedforward = dim_feedforward
+        self.dropout = dropout
+        self.output_dim = output_dim
+        self.n_head_layers = n_head_layers
+        self.representation = representation
+        self.phi_encoding = phi_encoding
+        self.loss = loss
+        self.temperature = temperature
+        self.physical = physical
+        self.anomalous = anomalous
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.callbacks = callbacks
+        self.verbose = verbose
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the encoder contrastively on X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_events, n_slots, n_columns) or (n_events, n_features)
+            Training events, background only.
+        y : None
+            Ignored; present for Pipeline and cross-validation compatibility.
+
+        Returns
+        -------
+        self : AnomalyCLRTransformer
+            The fitted transformer.
+        """
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"n_heads={self.n_heads} must divide d_model={self.d_model}; for example "
+                f"d_model={self.n_heads * max(1, round(self.d_model / self.n_heads))}."
+            )
+        events, self.layout_ = validate_events(self, X, reset=True)
+        batches = _batch_sizes(len(events), self.batch_size, self.early_stopping,
+                               self.validation_fraction)
+        physical, anomalous = self._augmentations()
+        center, scale = fit_scaling(events, self.layout_)
+        seed = torch_seed(self.random_state)
+        self.device_ = resolve_device(self.device)
+        self.net_ = AnomalyCLRNet(
+            module=AnomalyCLREncoder,
+            module__center=center.tolist(),
+            module__scale=scale.tolist(),
+            module__collider=self.layout_.is_collider,
+            module__n_types=int(self.layout_.slot_class.max()) + 1,
+            module__sincos_phi=self.phi_encoding == "sincos",
+            module__d_model=self.d_model,
+            module__n_heads=self.n_heads,
+            module__n_layers=self.n_layers,
+            module__dim_feedforward=self.dim_feedforward,
+            module__dropout=self.dropout,
+            module__output_dim=self.output_dim,
+            module__n_head_layers=self.n_head_layers,
+            criterion=ContrastiveLoss,
+            criterion__kind=self.loss,
+            criterion__temperature=self.temperature,
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=self.weight_decay,
+            physical=physical,
+            anomalous=anomalous,
+            seed=seed,
+            iterator_train__drop_last=batches["drop_last_train"],
+            iterator_valid__drop_last=batches["drop_last_valid"],
+            **training_kwargs(
+                seed=seed, device=self.device_, lr=self.lr, batch_size=self.batch_size,
+                max_epochs=self.max_epochs, early_stopping=self.early_stopping,
+                validation_fraction=self.validation_fraction, patience=self.patience,
+                verbose=self.verbose, callbacks=self.callbacks or (),
+            ),
+        )
+        with seeded(seed, self.device_):
+            self.net_.fit(events, None)
+        # The augmentation generators live on the training device and are spent; dropping them
+        # keeps a model trained on CUDA loadable on a CPU-only machine.
+        self.net_.__dict__.pop("generators_", None)
+        self.loss_curve_, self.validation_loss_curve_ = loss_curves(self.net_)
+        self.n_epochs_ = len(self.loss_curve_)
+        return self
+
+    def _augmentations(self):
+        default_physical, default_anomalous = default_augmentations(self.layout_)
+        physical = default_physical if self.physical is None else self.physical
+        anomalous = default_anomalous if self.anomalous is None else self.anomalous
+        layout = self.layout if isinstance(self.layout, EventLayout) else self.layout_.name
+        if not physical or (self.loss != "simclr" and not anomalous):
+            raise ValueError(
+                "physical and anomalous need at least one augmentation each (anomalous may be "
+                f"empty only with loss='simclr'); got physical={self.physical!r}, "
+                f"anomalous={self.anomalous!r}. Pass None for the defaults."
+            )
+        return (
+            Compose([make_augmentation(a, layout) for a in physical]),
+            OneOf([make_augmentation(a, layout) for a in anomalous]),
+        )
+
+    def transform(self, X):
+        """Map events to their learned representations.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_events, n_slots, n_columns) or (n_events, n_features)
+            Events in the layout seen in fit.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_events, n_features_out), dtype float32
+            ``output_dim`` features for ``representation="head"``, ``d_model`` for
+            ``"pooled"``. Computed in batches of ``batch_size``, so memory stays bounded.
+        """
+        check_is_fitted(self)
+        events, _ = validate_events(self, X, reset=False)
+        fn = _head if self.representation == "head" else _pooled
+        return apply_in_batches(
+            self.net_.module_, events, fn, batch_size=self.batch_size, device=self.net_.device
+        )
+
+    @property
+    def _n_features_out(self):
+        return self.output_dim if self.representation == "head" else self.d_model
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = self.layout != "tabular"
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+def _batch_sizes(n_events, batch_size, early_stopping, validation_fraction):
+    """Check that both splits can fill contrastive batches (>= 2 events); choose drop_last.
+
+    skorch's ValidSplit holds out ``ceil(fraction * n)`` events, as ``train_test_split`` does.
+    A last batch of a single event has no other event to contrast with, so it is dropped.
+    """
+    n_valid = math.ceil(n_events * validation_fraction) if early_stopping else 0
+    n_train = n_events - n_valid
+    if n_train < 2 or (early_stopping and n_valid < 2):
+        raise ValueError(
+            f"Contrastive training needs at least 2 events for training and 2 for validation; "
+            f"n_samples={n_events} with validation_fraction={validation_fraction} and "
+            f"early_stopping={early_stopping} leaves {n_train} and {n_valid}. Pass more events, "
+            "raise validation_fraction, or set early_stopping=False."
+        )
+    return {
+        "drop_last_train": bool(n_train % batch_size == 1),
+        "drop_last_valid": bool(n_valid % batch_size == 1),
+    }

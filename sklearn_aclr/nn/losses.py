@@ -1,0 +1,176 @@
+"""Contrastive losses as pure functions of representations; device-agnostic.
+
+All take un-normalised representations of shape (B, D) and a temperature; they normalise,
+so only directions matter. ``z[i]``, ``z_phys[i]`` and ``z_anom[i]`` are the original,
+physical and anomalous views of event ``i``.
+"""
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["anomclr_loss", "anomclr_plus_loss", "simclr_loss"]
+
+
+def _similarities(z, z_phys):
+    """Cosine similarities of the 2B anchors (originals, then physical views), and partners.
+
+    Returns the (2B, 2B) similarity matrix, the index of each anchor's partner, and a mask that
+    is True where ``k`` is neither ``i`` nor its partner.
+    """
+    n = len(z)
+    anchors = F.normalize(torch.cat([z, z_phys]), dim=1)  # (2B, D)
+    sim = anchors @ anchors.T  # (2B, 2B)
+    idx = torch.arange(2 * n, device=z.device)
+    partner = (idx + n) % (2 * n)
+    others = torch.ones_like(sim, dtype=torch.bool)
+    others[idx, idx] = False
+    others[idx, partner] = False
+    return sim, partner, others
+
+
+def simclr_loss(z, z_phys, *, temperature=0.1):
+    """NT-Xent (SimCLR) loss: each view's partner against all other views in the batch.
+
+    ``loss_i = -log( exp(s_i,partner / tau) / sum_{k != i} exp(s_ik / tau) )``, averaged over
+    the 2B views.
+
+    Parameters
+    ----------
+    z, z_phys : Tensor of shape (B, D)
+        Representations of the events and of their physical views.
+    temperature : float, default=0.1
+        ``tau``.
+
+    Returns
+    -------
+    loss : Tensor, scalar
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.nn import simclr_loss
+    >>> z = torch.eye(2)
+    >>> round(float(simclr_loss(z, z, temperature=1.0)), 4)  # -log(e / (e + 2))
+    0.5514
+    """
+    sim, partner, _ = _similarities(z, z_phys)
+    logits = sim / temperature
+    logits = logits.masked_fill(torch.eye(len(sim), dtype=torch.bool, device=sim.device),
+                                float("-inf"))
+    return F.cross_entropy(logits, partner)
+
+
+def anomclr_loss(z, z_phys, z_anom, *, temperature=0.1):
+    """AnomCLR loss: pull the physical view in, push the anomalous view out.
+
+    With cosine similarities ``p_i = cos(z_i, z_i_phys)`` and ``q_i = cos(z_i, z_i_anom)``,
+
+    ``loss_i = -log( exp((p_i - q_i) / tau) / sum_{k != i, partner} exp(s_ik / tau) )``,
+
+    averaged over the 2B anchors (originals and physical views; the anomalous partner of a
+    physical view is its event's anomalous view). The denominator runs over the other events'
+    views, as in SimCLR without the positive.
+
+    Parameters
+    ----------
+    z, z_phys, z_anom : Tensor of shape (B, D)
+        Representations of the events, their physical and their anomalous views.
+    temperature : float, default=0.1
+        ``tau``.
+
+    Returns
+    -------
+    loss : Tensor, scalar
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.nn import anomclr_loss
+    >>> z = torch.eye(2)
+    >>> # p = 1, q = 0 and s_ik = 0 for the two other anchors: -log(e / 2)
+    >>> round(float(anomclr_loss(z, z, z.flip(1), temperature=1.0)), 4)
+    -0.3069
+    """
+    sim, partner, others = _similarities(z, z_phys)
+    anchors = F.normalize(torch.cat([z, z_phys]), dim=1)
+    anomalous = F.normalize(torch.cat([z_anom, z_anom]), dim=1)
+    p = sim.gather(1, partner.unsqueeze(1)).squeeze(1)  # (2B,)
+    q = (anchors * anomalous).sum(1)  # (2B,)
+    negatives = (sim / temperature).masked_fill(~others, float("-inf"))
+    return (torch.logsumexp(negatives, dim=1) - (p - q) / temperature).mean()
+
+
+def anomclr_plus_loss(z, z_phys, z_anom, *, temperature=0.1):
+    """AnomCLR with the anomalous views of every event added to the negatives.
+
+    The numerator of :func:`anomclr_loss`; the denominator also sums ``exp(cos(a_i, z_k_anom) /
+    tau)`` over the anomalous views of all events ``k``, so that anomalous views are pushed
+    away from every background event, not only from their own.
+
+    Parameters
+    ----------
+    z, z_phys, z_anom : Tensor of shape (B, D)
+        Representations of the events, their physical and their anomalous views.
+    temperature : float, default=0.1
+        ``tau``.
+
+    Returns
+    -------
+    loss : Tensor, scalar
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.nn import anomclr_plus_loss
+    >>> z = torch.eye(2)
+    >>> # p = 1, q = 0; negatives: two other anchors (cos 0), two anomalous views (cos 0, 1)
+    >>> round(float(anomclr_plus_loss(z, z, z.flip(1), temperature=1.0)), 4)  # -log(e/(3+e))
+    0.7437
+    """
+    sim, partner, others = _similarities(z, z_phys)
+    anchors = F.normalize(torch.cat([z, z_phys]), dim=1)
+    anomalous = F.normalize(z_anom, dim=1)
+    p = sim.gather(1, partner.unsqueeze(1)).squeeze(1)
+    q = (anchors * torch.cat([anomalous, anomalous])).sum(1)
+    negatives = (sim / temperature).masked_fill(~others, float("-inf"))
+    to_anomalous = anchors @ anomalous.T / temperature  # (2B, B)
+    log_denominator = torch.logsumexp(torch.cat([negatives, to_anomalous], dim=1), dim=1)
+    return (log_denominator - (p - q) / temperature).mean()
+
+
+_LOSSES = {"anomclr": anomclr_loss, "anomclr_plus": anomclr_plus_loss, "simclr": simclr_loss}
+
+
+class ContrastiveLoss(torch.nn.Module):
+    """Criterion module around the loss functions, for skorch.
+
+    Takes the representations of all views stacked along the batch axis, originals first, then
+    physical views, then (for the AnomCLR losses) anomalous views.
+
+    Parameters
+    ----------
+    kind : {"anomclr", "anomclr_plus", "simclr"}, default="anomclr"
+        Which loss.
+    temperature : float, default=0.1
+        ``tau``.
+    """
+
+    def __init__(self, *, kind="anomclr", temperature=0.1):
+        super().__init__()
+        if kind not in _LOSSES:
+            raise ValueError(f"Unknown loss {kind!r}; expected one of {sorted(_LOSSES)}.")
+        self.kind = kind
+        self.temperature = temperature
+
+    @property
+    def n_views(self):
+        return 2 if self.kind == "simclr" else 3
+
+    def forward(self, stacked):  # (n_views * B, D)
+        views = stacked.chunk(self.n_views)
+        if len(views[0]) < 2:
+            raise ValueError(
+                "Contrastive losses compare each event with the others in its batch, so a batch "
+                "needs at least 2 events."
+            )
+        return _LOSSES[self.kind](*views, temperature=self.temperature)

@@ -1,0 +1,187 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from skorch.callbacks import Callback
+
+from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer
+from sklearn_aclr.augmentations import ShiftMET
+from sklearn_aclr.metrics import anomaly_auc_scorer, anomaly_roc_auc, max_sic_scorer
+from sklearn_aclr.model_selection import BackgroundKFold
+
+TINY = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, output_dim=8,
+            batch_size=64, max_epochs=3)
+
+
+@pytest.fixture(scope="module")
+def fitted(labelled):
+    X, y = labelled
+    return AnomalyCLRTransformer(**TINY, random_state=0).fit(X[y == 0])
+
+
+def test_transform_output(fitted, labelled):
+    X, _ = labelled
+    Z = fitted.transform(X)
+    assert Z.shape == (len(X), 8) and Z.dtype == np.float32
+    assert np.isfinite(Z).all()
+    assert fitted.get_feature_names_out().tolist() == [f"anomalyclrtransformer{i}"
+                                                        for i in range(8)]
+
+
+def test_fitted_attributes(fitted):
+    assert fitted.device_ == "cpu"
+    assert fitted.n_features_in_ == 76
+    assert fitted.n_epochs_ == 3 == len(fitted.loss_curve_) == len(fitted.validation_loss_curve_)
+    assert np.isfinite(fitted.loss_curve_).all()
+    assert fitted.layout_.name == "adc2021"
+
+
+def test_input_forms_agree(fitted, labelled):
+    X, _ = labelled
+    np.testing.assert_array_equal(fitted.transform(X.reshape(len(X), -1)), fitted.transform(X))
+    with pytest.raises(ValueError, match="57 features, but AnomalyCLRTransformer is expecting"):
+        fitted.transform(X[..., :3])
+
+
+def test_transform_is_batch_invariant(fitted, labelled):
+    X, _ = labelled
+    whole = fitted.transform(X)
+    one_by_one = np.concatenate([fitted.transform(X[i : i + 1]) for i in range(10)])
+    np.testing.assert_allclose(one_by_one, whole[:10], rtol=1e-4, atol=1e-5)
+
+
+def test_pooled_representation(labelled):
+    X, y = labelled
+    clr = AnomalyCLRTransformer(**{**TINY, "max_epochs": 1}, representation="pooled",
+                                random_state=0).fit(X[y == 0])
+    assert clr.transform(X[:5]).shape == (5, 16)
+    assert len(clr.get_feature_names_out()) == 16
+
+
+def test_same_random_state_identical_fit(fitted, labelled):
+    X, y = labelled
+    again = AnomalyCLRTransformer(**TINY, random_state=0).fit(X[y == 0])
+    np.testing.assert_array_equal(again.transform(X), fitted.transform(X))
+    np.testing.assert_array_equal(again.loss_curve_, fitted.loss_curve_)
+    other = AnomalyCLRTransformer(**TINY, random_state=1).fit(X[y == 0])
+    assert not np.allclose(other.transform(X), fitted.transform(X))
+
+
+def test_pickle_round_trip(fitted, labelled):
+    X, _ = labelled
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.transform(X), fitted.transform(X))
+
+
+def test_clone(fitted):
+    cloned = clone(fitted)
+    assert cloned.get_params() == fitted.get_params()
+    assert not hasattr(cloned, "net_")
+
+
+@pytest.mark.parametrize("loss", ["simclr", "anomclr_plus"])
+def test_other_losses(labelled, loss):
+    X, y = labelled
+    clr = AnomalyCLRTransformer(**{**TINY, "max_epochs": 1}, loss=loss, random_state=0)
+    assert np.isfinite(clr.fit(X[y == 0]).transform(X[:5])).all()
+
+
+def double_met(events, *, generator):
+    """A user-written anomalous augmentation: module level, so it pickles."""
+    out = events.clone()
+    out[:, 0, 0] *= 2
+    return out
+
+
+class _CountEpochs(Callback):
+    def initialize(self):
+        self.epochs = 0
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs += 1
+
+
+def test_custom_augmentations_and_callbacks(labelled):
+    X, y = labelled
+    counter = _CountEpochs()
+    clr = AnomalyCLRTransformer(
+        **{**TINY, "max_epochs": 2}, physical=["rotate_phi"],
+        anomalous=[double_met, ShiftMET(factor_range=(2.0, 4.0)), "add_objects"],
+        callbacks=[("count", counter)], random_state=0,
+    ).fit(X[y == 0])
+    assert dict(clr.net_.callbacks_)["count"].epochs == 2
+    assert len(clr.net_.anomalous.augmentations) == 3
+    pickle.loads(pickle.dumps(clr))
+
+
+def test_verbose_prints_epochs(labelled, capsys):
+    X, y = labelled
+    AnomalyCLRTransformer(**{**TINY, "max_epochs": 1}, verbose=1, random_state=0).fit(X[y == 0])
+    assert "valid_loss" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        (dict(n_heads=3), "n_heads=3 must divide d_model=16"),
+        (dict(physical=["flip"]), "Unknown augmentation 'flip'"),
+        (dict(anomalous=[]), "at least one augmentation"),
+        (dict(loss="byol"), "loss"),
+        (dict(temperature=0.0), "temperature"),
+    ],
+)
+def test_bad_parameters(labelled, params, match):
+    X, _ = labelled
+    with pytest.raises(ValueError, match=match):
+        AnomalyCLRTransformer(**{**TINY, **params}).fit(X[:50])
+
+
+def test_too_few_events():
+    with pytest.raises(ValueError, match="at least 2 events for training and 2 for validation"):
+        AnomalyCLRTransformer(**TINY).fit(np.zeros((5, 19, 3)) + [[1.0, 0.0, 0.0]] + 0)
+
+
+def test_a_lone_last_batch_is_dropped(labelled):
+    X, y = labelled
+    # 65 training events with batch_size 64 would leave one event alone in a batch.
+    clr = AnomalyCLRTransformer(**{**TINY, "max_epochs": 1}, early_stopping=False, random_state=0)
+    clr.fit(X[:65])
+    assert np.isfinite(clr.loss_curve_).all()
+
+
+def test_signal_is_found_by_the_pipeline(labelled):
+    X, y = labelled
+    pipe = make_pipeline(
+        AnomalyCLRTransformer(**{**TINY, "max_epochs": 5}, random_state=0),
+        AutoEncoderScorer(hidden_layer_sizes=(16,), latent_dim=3, max_epochs=20, random_state=0),
+    ).fit(X[y == 0])
+    assert anomaly_roc_auc(y, -pipe.score_samples(X)) > 0.75
+
+
+@pytest.mark.parametrize("scoring", [anomaly_auc_scorer, max_sic_scorer], ids=["auc", "sic"])
+def test_grid_search_over_both_steps(labelled, scoring):
+    X, y = labelled
+    pipe = make_pipeline(
+        AnomalyCLRTransformer(**{**TINY, "max_epochs": 1}, random_state=0),
+        AutoEncoderScorer(hidden_layer_sizes=(8,), latent_dim=2, max_epochs=2, random_state=0),
+    )
+    grid = {"anomalyclrtransformer__temperature": [0.1, 0.5],
+            "autoencoderscorer__max_epochs": [1, 2]}
+    search = GridSearchCV(pipe, grid, scoring=scoring, cv=BackgroundKFold(2), n_jobs=2)
+    search.fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert len(search.cv_results_["params"]) == 4
+
+
+def test_fit_leaves_the_global_torch_rng_alone(labelled):
+    X, y = labelled
+    torch.manual_seed(5)
+    expected = torch.rand(2)
+    torch.manual_seed(5)
+    AnomalyCLRTransformer(**{**TINY, "max_epochs": 1}, random_state=0).fit(X[y == 0][:100])
+    torch.testing.assert_close(torch.rand(2), expected)
