@@ -33,6 +33,12 @@ class ObjectType:
         Acceptance, ``|eta| < eta_max``; ``inf`` where there is none (MET).
     pt_min : float
         Reconstruction threshold in GeV; 0 where there is none.
+
+    Examples
+    --------
+    >>> from sklearn_aclr import ADC2021
+    >>> ADC2021.object_type("mu")
+    ObjectType(name='mu', class_id=3, eta_max=2.1, pt_min=3.0)
     """
 
     name: str

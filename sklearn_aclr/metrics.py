@@ -296,7 +296,28 @@ def get_anomaly_score(estimator, X):
 
 
 class _AnomalyScorer:
-    """Scorer ``(estimator, X, y) -> metric(y, anomaly score)``; higher is better."""
+    """Scorer ``(estimator, X, y) -> metric(y, anomaly score)``; higher is better.
+
+    The anomaly score is read off the estimator by :func:`get_anomaly_score`, so the scorer
+    works on outlier detectors, Pipelines ending in one, and classifiers alike.
+
+    Parameters
+    ----------
+    metric : callable
+        ``metric(y_true, score, **kwargs)``, higher is better.
+    **kwargs : dict
+        Passed to ``metric``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.ensemble import IsolationForest
+    >>> from sklearn_aclr.metrics import anomaly_auc_scorer
+    >>> X = np.r_[np.zeros((20, 2)), [[5.0, 5.0]]]
+    >>> y = np.r_[np.zeros(20), 1]
+    >>> anomaly_auc_scorer(IsolationForest(random_state=0).fit(X), X, y)
+    1.0
+    """
 
     def __init__(self, metric, **kwargs):
         self.metric = metric

@@ -56,6 +56,22 @@ def default_augmentations(layout):
 
     The paper's sets for collider layouts; a relative jitter and a one-column rescaling for
     anything else.
+
+    Parameters
+    ----------
+    layout : str or EventLayout
+        The layout.
+
+    Returns
+    -------
+    physical, anomalous : tuple of str
+        Names in :data:`AUGMENTATIONS`.
+
+    Examples
+    --------
+    >>> from sklearn_aclr.augmentations import default_augmentations
+    >>> default_augmentations("tabular")
+    (('jitter_values',), ('scale_values',))
     """
     if get_layout(layout, n_features=1).is_collider:
         return (
@@ -78,6 +94,12 @@ def make_augmentation(spec, layout):
     Returns
     -------
     callable
+
+    Examples
+    --------
+    >>> from sklearn_aclr.augmentations import make_augmentation
+    >>> make_augmentation("smear_jet_energy", "adc2021")
+    SmearJetEnergy(strength=1.0, layout='adc2021')
     """
     if callable(spec):
         return spec

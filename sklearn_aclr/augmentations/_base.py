@@ -17,9 +17,25 @@ PT, ETA, PHI, CLASS = 0, 1, 2, -1
 
 
 class Augmentation:
-    """Base class: parameters stored under their own names, a readable repr, a layout.
+    """Base class: parameters stored under their own names, a readable repr, equality.
 
-    Subclasses implement ``__call__(events, *, generator)``.
+    Subclasses store their parameters in ``__init__`` and implement
+    ``__call__(events, *, generator)``. Subclassing is optional: any callable with that
+    signature works as an augmentation.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.augmentations import Augmentation
+    >>> class DropMET(Augmentation):
+    ...     def __init__(self, fraction=1.0):
+    ...         self.fraction = fraction
+    ...     def __call__(self, events, *, generator):
+    ...         out = events.clone()
+    ...         out[:, 0, 0] *= 1 - self.fraction
+    ...         return out
+    >>> DropMET(0.5)
+    DropMET(fraction=0.5)
     """
 
     def __repr__(self):
@@ -34,7 +50,25 @@ class Augmentation:
 
 
 def wrap_phi(phi):
-    """Wrap angles into [-pi, pi)."""
+    """Wrap angles into [-pi, pi), by multiples of 2 pi.
+
+    Parameters
+    ----------
+    phi : Tensor
+        Angles in radians.
+
+    Returns
+    -------
+    Tensor
+        The same angles in [-pi, pi).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.augmentations import wrap_phi
+    >>> wrap_phi(torch.tensor([4.0, -4.0])).tolist()  # 4 - 2 pi, -4 + 2 pi
+    [-2.2831852436065674, 2.2831852436065674]
+    """
     return torch.remainder(phi + math.pi, 2 * math.pi) - math.pi
 
 

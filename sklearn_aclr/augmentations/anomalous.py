@@ -185,6 +185,15 @@ class ShiftMET(Augmentation):
         Smallest and largest factor.
     layout : str or EventLayout, default="adc2021"
         Event layout, for the MET slot.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.augmentations import ShiftMET
+    >>> events = torch.zeros(1, 19, 4); events[0, 0] = torch.tensor([40.0, 0.0, 1.0, 1.0])
+    >>> factor = ShiftMET()(events, generator=torch.Generator().manual_seed(0))[0, 0, 0] / 40
+    >>> bool(factor >= 1.5 or factor <= 1 / 1.5)
+    True
     """
 
     def __init__(self, factor_range=(1.5, 3.0), layout="adc2021"):
@@ -213,6 +222,16 @@ class ScalePT(Augmentation):
         Smallest and largest factor; see :class:`ShiftMET`.
     layout : str or EventLayout, default="adc2021"
         Event layout, for slots and thresholds.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.augmentations import ScalePT
+    >>> events = torch.zeros(1, 19, 4); events[0, 0] = torch.tensor([40.0, 0.0, 1.0, 1.0])
+    >>> events[0, 5] = torch.tensor([60.0, 0.3, -1.0, 3.0])
+    >>> scaled = ScalePT()(events, generator=torch.Generator().manual_seed(0))
+    >>> float(scaled[0, 0, 0]), bool(scaled[0, 5, 0] != 60.0)  # MET kept, muon rescaled
+    (40.0, True)
     """
 
     def __init__(self, factor_range=(1.5, 3.0), layout="adc2021"):

@@ -16,6 +16,15 @@ class JitterValues(Augmentation):
     ----------
     strength : float, default=0.05
         Relative width of the noise.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.augmentations import JitterValues
+    >>> events = torch.ones(1000, 3, 2)  # tabular: one value and the class id per column
+    >>> out = JitterValues(strength=0.1)(events, generator=torch.Generator().manual_seed(0))
+    >>> round(float(out[..., 0].std()), 1), bool((out[..., 1] == 1).all())
+    (0.1, True)
     """
 
     def __init__(self, strength=0.05):
@@ -41,6 +50,15 @@ class ScaleValues(Augmentation):
     ----------
     factor_range : tuple of float, default=(1.5, 3.0)
         Smallest and largest factor.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.augmentations import ScaleValues
+    >>> events = torch.ones(4, 3, 2)
+    >>> out = ScaleValues()(events, generator=torch.Generator().manual_seed(0))
+    >>> (out[..., 0] != 1).sum(dim=1).tolist()  # one column per event
+    [1, 1, 1, 1]
     """
 
     def __init__(self, factor_range=(1.5, 3.0)):

@@ -78,6 +78,19 @@ class SmearEtaPhi(Augmentation):
         Width times pT, in GeV: 0.1 gives 0.033 at 3 GeV and 0.002 at 50 GeV.
     layout : str or EventLayout, default="adc2021"
         Event layout, for the acceptance.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.augmentations import SmearEtaPhi
+    >>> events = torch.zeros(1000, 19, 4); events[:, 0, 3] = 1
+    >>> events[:, 1] = torch.tensor([3.0, 2.99, 0.0, 2.0])  # soft electrons at the edge
+    >>> smeared = SmearEtaPhi()(events, generator=torch.Generator().manual_seed(0))
+    >>> kept = smeared[:, 1, 3] > 0
+    >>> round(1 - float(kept.float().mean()), 1)  # removed: P(N(0, 0.033) > 0.01) = 0.38
+    0.4
+    >>> bool((smeared[kept, 1, 1].abs() < 3.0).all())
+    True
     """
 
     def __init__(self, strength=1.0, scale=0.1, layout="adc2021"):

@@ -30,6 +30,13 @@ class MLPAutoEncoder(nn.Module):
         Width of the bottleneck.
     negative_slope : float, default=0.01
         Slope of the LeakyReLU activations for negative inputs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.nn import MLPAutoEncoder
+    >>> MLPAutoEncoder(n_features=57)(torch.zeros(4, 57)).shape
+    torch.Size([4, 57])
     """
 
     def __init__(

@@ -23,6 +23,17 @@ class EventFeaturizer(nn.Module):
         Whether the features are (pt, eta, phi, ...): log-scale pT and encode phi.
     sincos_phi : bool, default=True
         Encode phi as (sin phi, cos phi), collider events only.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.nn import EventFeaturizer
+    >>> featurizer = EventFeaturizer(center=[[0.0, 0.0, 0.0]] * 2,
+    ...                              scale=[[1.0, 1.0, 3.14159]] * 2, collider=True)
+    >>> events = torch.tensor([[[20.0, 0.5, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]]])
+    >>> tokens, types, pad_mask = featurizer(events)
+    >>> tokens.shape, types.tolist(), pad_mask.tolist()
+    (torch.Size([1, 2, 4]), [[1, 0]], [[False, True]])
     """
 
     def __init__(self, *, center, scale, collider, sincos_phi=True):
@@ -82,6 +93,16 @@ class AnomalyCLREncoder(nn.Module):
         Width of the representation.
     n_head_layers : int, default=2
         Linear layers of the head (ReLU between them).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.nn import AnomalyCLREncoder
+    >>> encoder = AnomalyCLREncoder(center=[[0.0] * 3] * 19, scale=[[1.0] * 3] * 19,
+    ...                             collider=True, n_types=5, d_model=16, output_dim=8)
+    >>> events = torch.zeros(3, 19, 4); events[:, 0, 3] = 1
+    >>> encoder(events).shape, encoder.pooled(events).shape
+    (torch.Size([3, 8]), torch.Size([3, 16]))
     """
 
     def __init__(

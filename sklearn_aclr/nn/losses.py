@@ -153,6 +153,14 @@ class ContrastiveLoss(torch.nn.Module):
         Which loss.
     temperature : float, default=0.1
         ``tau``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.nn import ContrastiveLoss
+    >>> z, z_phys, z_anom = torch.eye(2), torch.eye(2), torch.eye(2).flip(1)
+    >>> round(float(ContrastiveLoss(temperature=1.0)(torch.cat([z, z_phys, z_anom]))), 4)
+    -0.3069
     """
 
     def __init__(self, *, kind="anomclr", temperature=0.1):
