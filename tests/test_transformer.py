@@ -185,3 +185,23 @@ def test_fit_leaves_the_global_torch_rng_alone(labelled):
     torch.manual_seed(5)
     AnomalyCLRTransformer(**{**TINY, "max_epochs": 1}, random_state=0).fit(X[y == 0][:100])
     torch.testing.assert_close(torch.rand(2), expected)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks loading where CUDA is absent")
+def test_a_model_saved_from_cuda_loads_on_cpu(fitted, labelled):
+    """skorch records the training device; unpickling without CUDA maps the weights to CPU."""
+    from skorch.exceptions import DeviceWarning
+
+    X, _ = labelled
+    expected = fitted.transform(X[:20])
+    state = pickle.dumps(fitted)
+    fitted.net_.device = "cuda"  # what a model trained on a GPU node records
+    try:
+        cuda_state = pickle.dumps(fitted)
+    finally:
+        fitted.net_.device = "cpu"
+    with pytest.warns(DeviceWarning, match="CUDA"):
+        restored = pickle.loads(cuda_state)
+    assert str(restored.net_.device) == "cpu"
+    np.testing.assert_array_equal(restored.transform(X[:20]), expected)
+    assert str(pickle.loads(state).net_.device) == "cpu"
