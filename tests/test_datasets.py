@@ -1,0 +1,204 @@
+import hashlib
+import http.server
+import os
+import threading
+from functools import partial
+
+import h5py
+import numpy as np
+import pytest
+
+from sklearn_aclr.datasets import fetch_adc2021, get_data_home, load_adc2021, make_adc_events
+
+FILENAME = "Ato4l_lepFilter_13TeV.h5"
+
+
+def _write(path, events, **extra):
+    with h5py.File(path, "w") as f:
+        f.create_dataset("Particles", data=events)
+        f.create_dataset("Particles_Names", data=np.array([b"Pt", b"Eta", b"Phi", b"Class"]))
+        for key, value in extra.items():
+            f.create_dataset(key, data=value)
+    return path
+
+
+@pytest.fixture(scope="module")
+def h5file(tmp_path_factory):
+    events, _ = make_adc_events(500, random_state=0)
+    path = tmp_path_factory.mktemp("adc") / "events.h5"
+    return _write(path, events, EvtId=np.arange(500) + 1000), events
+
+
+def test_load_whole_file_and_slices(h5file):
+    path, events = h5file
+    np.testing.assert_array_equal(load_adc2021(path), events)
+    np.testing.assert_array_equal(load_adc2021(path, n_events=10, start=20), events[20:30])
+    assert load_adc2021(path, start=495, n_events=100).shape == (5, 19, 4)
+    X, event_id = load_adc2021(path, n_events=3, return_event_id=True)
+    assert event_id.tolist() == [1000, 1001, 1002] and X.dtype == np.float32
+
+
+def test_load_reads_only_the_slice(h5file, monkeypatch):
+    path, _ = h5file
+    calls = []
+    original = h5py.Dataset.__getitem__
+
+    def spy(self, key):
+        calls.append(key)
+        return original(self, key)
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", spy)
+    load_adc2021(path, n_events=4, start=100)
+    assert calls == [slice(100, 104)]
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda p: p.with_name("missing.h5"), FileNotFoundError, "No ADC2021 file at"),
+        (lambda p: p.write_bytes(b"not hdf5") and p, OSError, "not a readable HDF5 file"),
+        (lambda p: _write(p, np.zeros((3, 18, 4))), ValueError, "has shape \\(3, 18, 4\\)"),
+        (lambda p: _h5(p, Other=np.zeros(3)), ValueError, "has no 'Particles' dataset.*Other"),
+        (lambda p: _write(p, _bad_class()), ValueError, "events.h5', events 0 to 2: Class id 3"),
+    ],
+    ids=["missing", "not-hdf5", "shape", "no-particles", "class-ids"],
+)
+def test_bad_files(tmp_path, make, error, match):
+    path = make(tmp_path / "events.h5")
+    with pytest.raises(error, match=match):
+        load_adc2021(path)
+
+
+def test_truncated_file(tmp_path, h5file):
+    data = h5file[0].read_bytes()
+    path = tmp_path / "events.h5"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(OSError, match="not a readable HDF5 file|truncated"):
+        load_adc2021(path)
+
+
+def _h5(path, **datasets):
+    with h5py.File(path, "w") as f:
+        for key, value in datasets.items():
+            f.create_dataset(key, data=value)
+    return path
+
+
+def _bad_class():
+    events = np.zeros((2, 19, 4))
+    events[:, 0, 3] = 1
+    events[1, 1] = [20.0, 0.0, 0.0, 3.0]  # a muon id in an electron slot
+    return events
+
+
+@pytest.mark.parametrize("kwargs", [dict(start=-1), dict(n_events=-5), dict(start=10_000)])
+def test_bad_arguments(h5file, kwargs):
+    with pytest.raises(ValueError, match="start|n_events"):
+        load_adc2021(h5file[0], **kwargs)
+
+
+# --- fetching, against a server on 127.0.0.1 ----------------------------------------------
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder; paths under /cut/ send half of the file and drop the connection."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if not self.path.startswith("/cut/"):
+            return super().do_GET()
+        with open(os.path.join(self.directory, self.path[len("/cut/"):]), "rb") as f:
+            data = f.read()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        self.connection.shutdown(2)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mirror")
+    events, _ = make_adc_events(300, random_state=1)
+    _write(folder / FILENAME, events)
+    md5 = hashlib.md5((folder / FILENAME).read_bytes()).hexdigest()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                            partial(_Handler, directory=str(folder)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", f"md5:{md5}", events
+    httpd.shutdown()
+
+
+def test_fetch_downloads_verifies_and_caches(server, tmp_path):
+    url, md5, events = server
+    path = fetch_adc2021("Ato4l", data_home=tmp_path, base_url=url, known_hash=md5,
+                         progressbar=False)
+    assert path == str(tmp_path / "2021" / FILENAME)
+    np.testing.assert_array_equal(load_adc2021(path), events)
+    # A second call is served from the cache, offline: no server, no download.
+    again = fetch_adc2021("Ato4l", data_home=tmp_path, download_if_missing=False)
+    assert again == path
+
+
+def test_checksum_mismatch_keeps_nothing(server, tmp_path):
+    url, _, _ = server
+    with pytest.raises(ValueError, match="does not match its checksum"):
+        fetch_adc2021("Ato4l", data_home=tmp_path, base_url=url, known_hash="md5:" + "0" * 32,
+                      progressbar=False)
+    assert os.listdir(tmp_path / "2021") == []
+
+
+def test_interrupted_transfer_keeps_nothing(server, tmp_path):
+    url, md5, _ = server
+    with pytest.raises(OSError, match="failed .*nothing was kept"):
+        fetch_adc2021("Ato4l", data_home=tmp_path, base_url=url + "/cut", known_hash=md5,
+                      progressbar=False)
+    assert os.listdir(tmp_path / "2021") == []
+
+
+def test_corrupted_cache_is_detected(server, tmp_path):
+    url, md5, _ = server
+    path = fetch_adc2021("Ato4l", data_home=tmp_path, base_url=url, known_hash=md5,
+                         progressbar=False)
+    with open(path, "r+b") as f:
+        f.seek(2000)
+        f.write(b"\xff" * 16)
+    with pytest.raises(OSError, match="no longer matches its checksum"):
+        fetch_adc2021("Ato4l", data_home=tmp_path, download_if_missing=False)
+
+
+def test_fetch_errors(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="Unknown ADC2021 sample 'Zprime'"):
+        fetch_adc2021("Zprime", data_home=tmp_path)
+    with pytest.raises(ValueError, match="needs known_hash"):
+        fetch_adc2021("Ato4l", data_home=tmp_path, base_url="http://127.0.0.1:1")
+    with pytest.raises(OSError, match="download_if_missing is False"):
+        fetch_adc2021("Ato4l", data_home=tmp_path, download_if_missing=False)
+    with pytest.raises(ValueError, match="version must be"):
+        fetch_adc2021("Ato4l", data_home=tmp_path, version="2023")
+
+
+def test_data_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKLEARN_ACLR_DATA", str(tmp_path / "cache"))
+    assert get_data_home() == str(tmp_path / "cache")
+    assert os.path.isdir(tmp_path / "cache")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions
+            pytest.skip("running as a user who can write anywhere")
+        with pytest.raises(OSError, match="not writable"):
+            get_data_home(locked)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_unwritable_data_home_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(OSError, match="Cannot create the data folder"):
+        get_data_home(blocker / "sub")
