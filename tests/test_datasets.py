@@ -202,3 +202,43 @@ def test_unwritable_data_home_is_a_clear_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(OSError, match="Cannot create the data folder"):
         get_data_home(blocker / "sub")
+
+
+# --- streaming ----------------------------------------------------------------------------
+
+def test_stream_serves_events_in_any_order(h5file):
+    from sklearn_aclr.datasets import ADC2021Stream
+
+    path, events = h5file
+    stream = ADC2021Stream(path, start=100, n_events=50)
+    assert len(stream) == 50
+    np.testing.assert_array_equal(stream[0], events[100])
+    batch = stream.__getitems__([7, 3, 3, 49])
+    np.testing.assert_array_equal(np.stack(batch), events[[107, 103, 103, 149]])
+    with pytest.raises(IndexError):
+        stream[50]
+    with pytest.raises(ValueError, match="outside the 500 events"):
+        ADC2021Stream(path, start=501)
+
+
+def test_stream_in_a_dataloader_with_workers(h5file):
+    import pickle
+
+    import torch
+
+    from sklearn_aclr.datasets import ADC2021Stream
+
+    path, events = h5file
+    stream = ADC2021Stream(path)
+    stream[0]  # open the file in this process; workers and pickles must not share the handle
+    assert pickle.loads(pickle.dumps(stream))._handle is None
+    loader = torch.utils.data.DataLoader(
+        stream, batch_size=64, shuffle=True, num_workers=2,
+        generator=torch.Generator().manual_seed(0),
+    )
+    seen = torch.cat(list(loader))
+    assert seen.shape == (500, 19, 4)
+    # Every event exactly once: compare sorted rows.
+    key = lambda a: np.lexsort(a.reshape(len(a), -1).T[::-1])  # noqa: E731
+    got = seen.numpy()
+    np.testing.assert_array_equal(got[key(got)], events[key(events)])

@@ -1,0 +1,93 @@
+"""Events streamed from an HDF5 file larger than memory."""
+
+import os
+
+import numpy as np
+
+from sklearn_aclr._layout import ADC2021, check_events
+from sklearn_aclr.datasets._adc2021 import open_adc2021
+
+__all__ = ["ADC2021Stream"]
+
+
+class ADC2021Stream:
+    """A map-style dataset over the events of an ADC2021 HDF5 file, read on demand.
+
+    Works with ``torch.utils.data.DataLoader`` (including worker processes) without loading
+    the file: the file is opened lazily, once per process, and a batch of indices is read in
+    one sorted HDF5 read (``__getitems__``). Memory is bounded by the batch, not the file.
+    Each batch is validated like :func:`load_adc2021`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An HDF5 file with a ``Particles`` dataset of shape (N, 19, 4).
+    start : int, default=0
+        First event of the range served.
+    n_events : int, default=None
+        Number of events served; None serves to the end of the file.
+
+    Examples
+    --------
+    >>> import h5py, os, tempfile
+    >>> from sklearn_aclr.datasets import ADC2021Stream, make_adc_events
+    >>> X, _ = make_adc_events(50, random_state=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "events.h5")
+    >>> with h5py.File(path, "w") as f:
+    ...     _ = f.create_dataset("Particles", data=X)
+    >>> stream = ADC2021Stream(path, start=10)
+    >>> len(stream), stream[0].shape
+    (40, (19, 4))
+    >>> [event.shape for event in stream.__getitems__([3, 1])]
+    [(19, 4), (19, 4)]
+    """
+
+    def __init__(self, path, *, start=0, n_events=None):
+        self.path = os.fspath(path)
+        with open_adc2021(self.path) as particles:
+            total = len(particles)
+        if not 0 <= start <= total:
+            raise ValueError(f"start={start} is outside the {total} events of {self.path!r}.")
+        self.start = start
+        self.n_events = total - start if n_events is None else min(n_events, total - start)
+        self._handle = None
+        self._pid = None
+
+    def __len__(self):
+        return self.n_events
+
+    def _particles(self):
+        # h5py handles do not survive fork or pickling: open one per process, on first use.
+        if self._handle is None or self._pid != os.getpid():
+            self._context = open_adc2021(self.path)
+            self._handle = self._context.__enter__()
+            self._pid = os.getpid()
+        return self._handle
+
+    def _read(self, indices):
+        indices = np.asarray(indices, dtype=np.int64)
+        if indices.size and (indices.min() < 0 or indices.max() >= self.n_events):
+            raise IndexError(f"Event index out of range for {self.n_events} events.")
+        order = np.argsort(indices, kind="stable")
+        unique, inverse = np.unique(indices[order] + self.start, return_inverse=True)
+        block = self._particles()[unique]  # one sorted read; h5py needs increasing indices
+        events = np.empty((len(indices),) + block.shape[1:], dtype=np.float32)
+        events[order] = block[inverse]
+        try:
+            return check_events(events, ADC2021)
+        except ValueError as exc:
+            raise ValueError(f"{self.path!r}: {exc}") from None
+
+    def __getitem__(self, index):
+        return self._read([index])[0]
+
+    def __getitems__(self, indices):
+        return list(self._read(indices))
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.update(_handle=None, _pid=None, _context=None)
+        return state
+
+    def __repr__(self):
+        return f"ADC2021Stream({self.path!r}, start={self.start}, n_events={self.n_events})"
