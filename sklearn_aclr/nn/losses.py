@@ -14,8 +14,8 @@ __all__ = ["anomclr_loss", "anomclr_plus_loss", "simclr_loss"]
 def _similarities(z, z_phys):
     """Cosine similarities of the 2B anchors (originals, then physical views), and partners.
 
-    Returns the (2B, 2B) similarity matrix, the index of each anchor's partner, and a mask that
-    is True where ``k`` is neither ``i`` nor its partner.
+    Returns the normalised anchors (2B, D), the (2B, 2B) similarity matrix, the index of each
+    anchor's partner, and a mask that is True where ``k`` is neither ``i`` nor its partner.
     """
     n = len(z)
     anchors = F.normalize(torch.cat([z, z_phys]), dim=1)  # (2B, D)
@@ -25,7 +25,22 @@ def _similarities(z, z_phys):
     others = torch.ones_like(sim, dtype=torch.bool)
     others[idx, idx] = False
     others[idx, partner] = False
-    return sim, partner, others
+    return anchors, sim, partner, others
+
+
+def _anomclr_logits(z, z_phys, z_anom, temperature):
+    """Terms of the AnomCLR losses, all divided by the temperature.
+
+    Returns ``(p - q) / tau`` per anchor (2B,), the similarities to the other events' views
+    with ``-inf`` at the anchor and its partner (2B, 2B), and the similarities of every anchor
+    to every anomalous view (2B, B).
+    """
+    anchors, sim, partner, others = _similarities(z, z_phys)
+    anomalous = F.normalize(z_anom, dim=1)  # (B, D)
+    p = sim.gather(1, partner.unsqueeze(1)).squeeze(1)  # (2B,)
+    q = (anchors * torch.cat([anomalous, anomalous])).sum(1)  # each anchor's own anomalous view
+    negatives = (sim / temperature).masked_fill(~others, float("-inf"))
+    return (p - q) / temperature, negatives, anchors @ anomalous.T / temperature
 
 
 def simclr_loss(z, z_phys, *, temperature=0.1):
@@ -53,7 +68,7 @@ def simclr_loss(z, z_phys, *, temperature=0.1):
     >>> round(float(simclr_loss(z, z, temperature=1.0)), 4)  # -log(e / (e + 2))
     0.5514
     """
-    sim, partner, _ = _similarities(z, z_phys)
+    _, sim, partner, _ = _similarities(z, z_phys)
     logits = sim / temperature
     logits = logits.masked_fill(torch.eye(len(sim), dtype=torch.bool, device=sim.device),
                                 float("-inf"))
@@ -91,13 +106,8 @@ def anomclr_loss(z, z_phys, z_anom, *, temperature=0.1):
     >>> round(float(anomclr_loss(z, z, z.flip(1), temperature=1.0)), 4)
     -0.3069
     """
-    sim, partner, others = _similarities(z, z_phys)
-    anchors = F.normalize(torch.cat([z, z_phys]), dim=1)
-    anomalous = F.normalize(torch.cat([z_anom, z_anom]), dim=1)
-    p = sim.gather(1, partner.unsqueeze(1)).squeeze(1)  # (2B,)
-    q = (anchors * anomalous).sum(1)  # (2B,)
-    negatives = (sim / temperature).masked_fill(~others, float("-inf"))
-    return (torch.logsumexp(negatives, dim=1) - (p - q) / temperature).mean()
+    positive, negatives, _ = _anomclr_logits(z, z_phys, z_anom, temperature)
+    return (torch.logsumexp(negatives, dim=1) - positive).mean()
 
 
 def anomclr_plus_loss(z, z_phys, z_anom, *, temperature=0.1):
@@ -127,15 +137,9 @@ def anomclr_plus_loss(z, z_phys, z_anom, *, temperature=0.1):
     >>> round(float(anomclr_plus_loss(z, z, z.flip(1), temperature=1.0)), 4)  # -log(e/(3+e))
     0.7437
     """
-    sim, partner, others = _similarities(z, z_phys)
-    anchors = F.normalize(torch.cat([z, z_phys]), dim=1)
-    anomalous = F.normalize(z_anom, dim=1)
-    p = sim.gather(1, partner.unsqueeze(1)).squeeze(1)
-    q = (anchors * torch.cat([anomalous, anomalous])).sum(1)
-    negatives = (sim / temperature).masked_fill(~others, float("-inf"))
-    to_anomalous = anchors @ anomalous.T / temperature  # (2B, B)
+    positive, negatives, to_anomalous = _anomclr_logits(z, z_phys, z_anom, temperature)
     log_denominator = torch.logsumexp(torch.cat([negatives, to_anomalous], dim=1), dim=1)
-    return (log_denominator - (p - q) / temperature).mean()
+    return (log_denominator - positive).mean()
 
 
 _LOSSES = {"anomclr": anomclr_loss, "anomclr_plus": anomclr_plus_loss, "simclr": simclr_loss}
