@@ -82,10 +82,8 @@ class AddObjects(Augmentation):
     def __call__(self, events, *, generator):
         table = SlotTable(self.layout, events)
         empty = events[..., CLASS] == 0
-        visible = torch.zeros_like(empty)
-        for name in _VISIBLE:
-            visible |= table.is_type(name)
         masks = [table.is_type(name) for name in _VISIBLE]
+        visible = torch.stack(masks).any(dim=0)  # (N,)
         capacity = torch.stack([(empty & m).sum(1) for m in masks], 1)  # (B, 3)
         counts = random_counts(capacity, generator=generator)
         # A free slot is filled if it is among the first `count` free slots of its type.
@@ -202,12 +200,8 @@ class ShiftMET(Augmentation):
 
     def __call__(self, events, *, generator):
         table = SlotTable(self.layout, events)
-        factor = log_uniform_factor((len(events), 1), self.factor_range, generator=generator,
-                                    like=events)
-        out = events.clone()
-        met = table.is_type("met")
-        out[..., PT] = torch.where(met, events[..., PT] * factor, events[..., PT])
-        return out
+        met = table.is_type("met").expand_as(events[..., PT])
+        return _rescale_pt(events, met, self.factor_range, generator)
 
 
 class ScalePT(Augmentation):
@@ -240,10 +234,15 @@ class ScalePT(Augmentation):
 
     def __call__(self, events, *, generator):
         table = SlotTable(self.layout, events)
-        factor = log_uniform_factor((len(events), 1), self.factor_range, generator=generator,
-                                    like=events)
         scaled = (events[..., CLASS] != 0) & ~table.is_type("met")
-        out = events.clone()
-        out[..., PT] = torch.where(scaled, events[..., PT] * factor, events[..., PT])
+        out = _rescale_pt(events, scaled, self.factor_range, generator)
         kept = ~scaled | (out[..., PT] >= table.pt_min)
         return sort_slots(empty_slots(out, kept), table)
+
+
+def _rescale_pt(events, selected, factor_range, generator):
+    """Multiply the pT of the ``selected`` (B, N) slots by one log-uniform factor per event."""
+    factor = log_uniform_factor((len(events), 1), factor_range, generator=generator, like=events)
+    out = events.clone()
+    out[..., PT] = torch.where(selected, events[..., PT] * factor, events[..., PT])
+    return out
