@@ -7,6 +7,7 @@ shape and layout and never modifies its input. All randomness comes from ``gener
 ``torch.Generator`` on the events' device, so the same generator state gives the same output.
 """
 
+import functools
 import math
 
 import torch
@@ -90,18 +91,32 @@ def log_uniform_factor(shape, factor_range, *, generator, like):
     return torch.exp(sign * log_f)
 
 
+def slot_table(layout, like):
+    """The :class:`SlotTable` of ``layout`` on ``like``'s device and dtype, built once.
+
+    Augmentations run on every batch; caching keeps the layout's constants from being rebuilt
+    (and copied to the GPU) several times per training step. The tensors are read-only.
+    """
+    return _cached_slot_table(layout, like.device, like.dtype)
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_slot_table(layout, device, dtype):
+    return SlotTable(layout, device=device, dtype=dtype)
+
+
 class SlotTable:
     """Per-slot constants of a layout as tensors on one device: class id, acceptance, threshold."""
 
-    def __init__(self, layout, like):
+    def __init__(self, layout, *, device, dtype):
         layout = get_layout(layout)
-        as_tensor = lambda a: torch.as_tensor(a, device=like.device, dtype=like.dtype)  # noqa: E731
+        as_tensor = lambda a: torch.as_tensor(a, device=device, dtype=dtype)  # noqa: E731
         self.layout = layout
         self.slot_class = as_tensor(layout.slot_class)
         self.eta_max = as_tensor(layout.slot_attribute("eta_max"))
         self.pt_min = as_tensor(layout.slot_attribute("pt_min"))
         self.types = [
-            (t.name, torch.as_tensor(layout.slots_of(t.name), device=like.device))
+            (t.name, torch.as_tensor(layout.slots_of(t.name), device=device))
             for t in layout.object_types
         ]
 

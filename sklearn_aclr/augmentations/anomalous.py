@@ -15,10 +15,10 @@ from sklearn_aclr.augmentations._base import (
     PHI,
     PT,
     Augmentation,
-    SlotTable,
     empty_slots,
     log_uniform_factor,
     random_counts,
+    slot_table,
     sort_slots,
     uniform,
 )
@@ -80,7 +80,7 @@ class AddObjects(Augmentation):
         self.layout = layout
 
     def __call__(self, events, *, generator):
-        table = SlotTable(self.layout, events)
+        table = slot_table(self.layout, events)
         empty = events[..., CLASS] == 0
         masks = [table.is_type(name) for name in _VISIBLE]
         visible = torch.stack(masks).any(dim=0)  # (N,)
@@ -135,7 +135,7 @@ class CollinearSplit(Augmentation):
         self.layout = layout
 
     def __call__(self, events, *, generator):
-        table = SlotTable(self.layout, events)
+        table = slot_table(self.layout, events)
         present = events[..., CLASS] != 0
         splittable = present & (events[..., PT] >= 2 * table.pt_min)
         kinds = [(name, slots) for name, slots in table.types if name in _VISIBLE]
@@ -199,7 +199,7 @@ class ShiftMET(Augmentation):
         self.layout = layout
 
     def __call__(self, events, *, generator):
-        table = SlotTable(self.layout, events)
+        table = slot_table(self.layout, events)
         met = table.is_type("met").expand_as(events[..., PT])
         return _rescale_pt(events, met, self.factor_range, generator)
 
@@ -233,7 +233,7 @@ class ScalePT(Augmentation):
         self.layout = layout
 
     def __call__(self, events, *, generator):
-        table = SlotTable(self.layout, events)
+        table = slot_table(self.layout, events)
         scaled = (events[..., CLASS] != 0) & ~table.is_type("met")
         out = _rescale_pt(events, scaled, self.factor_range, generator)
         kept = ~scaled | (out[..., PT] >= table.pt_min)

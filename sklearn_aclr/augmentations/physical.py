@@ -13,8 +13,8 @@ from sklearn_aclr.augmentations._base import (
     PHI,
     PT,
     Augmentation,
-    SlotTable,
     empty_slots,
+    slot_table,
     sort_slots,
     uniform,
     wrap_phi,
@@ -99,7 +99,7 @@ class SmearEtaPhi(Augmentation):
         self.layout = layout
 
     def __call__(self, events, *, generator):
-        table = SlotTable(self.layout, events)
+        table = slot_table(self.layout, events)
         smeared = (events[..., CLASS] != 0) & ~table.is_type("met")
         width = self.strength * self.scale / events[..., PT].clamp(min=1e-3)
         noise = torch.randn(events.shape[:2] + (2,), generator=generator, device=events.device,
@@ -142,7 +142,7 @@ class SmearJetEnergy(Augmentation):
         self.layout = layout
 
     def __call__(self, events, *, generator):
-        table = SlotTable(self.layout, events)
+        table = slot_table(self.layout, events)
         jets = (events[..., CLASS] != 0) & table.is_type("jet")
         pt = events[..., PT]
         sigma = torch.sqrt(0.052 * pt**2 + 1.502 * pt)
