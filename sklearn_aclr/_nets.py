@@ -3,6 +3,7 @@
 The nets override only skorch's documented hooks; the estimators build them in ``fit``.
 """
 
+import math
 from contextlib import contextmanager
 
 import numpy as np
@@ -94,12 +95,21 @@ def training_kwargs(
     )
 
 
+def split_sizes(n_samples, early_stopping, validation_fraction):
+    """(n_train, n_valid) of the early-stopping split that ``training_kwargs`` sets up.
+
+    skorch's ValidSplit holds out ``ceil(fraction * n)`` events, as ``train_test_split`` does.
+    """
+    n_valid = math.ceil(n_samples * validation_fraction) if early_stopping else 0
+    return n_samples - n_valid, n_valid
+
+
 def check_validation_size(n_samples, early_stopping, validation_fraction):
     """Fail early, and clearly, where the validation split would leave a side empty."""
     if not early_stopping:
         return
-    n_valid = int(np.ceil(n_samples * validation_fraction))
-    if n_samples < 2 or n_valid >= n_samples:
+    n_train, _ = split_sizes(n_samples, early_stopping, validation_fraction)
+    if n_train < 1:
         raise ValueError(
             f"Early stopping holds out validation_fraction={validation_fraction} of the "
             f"n_samples={n_samples} training events, which leaves no events on one side. "

@@ -1,6 +1,5 @@
 """AnomalyCLRTransformer: contrastive representations of collider events."""
 
-import math
 from numbers import Integral, Real
 
 import torch
@@ -20,6 +19,7 @@ from sklearn_aclr._nets import (
     loss_curves,
     resolve_device,
     seeded,
+    split_sizes,
     torch_seed,
     training_kwargs,
 )
@@ -363,11 +363,9 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 def _batch_sizes(n_events, batch_size, early_stopping, validation_fraction):
     """Check that both splits can fill contrastive batches (>= 2 events); choose drop_last.
 
-    skorch's ValidSplit holds out ``ceil(fraction * n)`` events, as ``train_test_split`` does.
     A last batch of a single event has no other event to contrast with, so it is dropped.
     """
-    n_valid = math.ceil(n_events * validation_fraction) if early_stopping else 0
-    n_train = n_events - n_valid
+    n_train, n_valid = split_sizes(n_events, early_stopping, validation_fraction)
     if n_train < 2 or (early_stopping and n_valid < 2):
         raise ValueError(
             f"Contrastive training needs at least 2 events for training and 2 for validation; "
