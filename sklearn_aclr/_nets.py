@@ -199,3 +199,10 @@ class AnomalyCLRNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred)
+
+    def __getstate__(self):
+        # The augmentation generators live on the training device and only serve training;
+        # leaving them out keeps a model trained on CUDA loadable on a CPU-only machine.
+        state = super().__getstate__()
+        state.pop("generators_", None)
+        return state

@@ -305,9 +305,6 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         )
         with seeded(seed, self.device_):
             self.net_.fit(events, None)
-        # The augmentation generators live on the training device and are spent; dropping them
-        # keeps a model trained on CUDA loadable on a CPU-only machine.
-        self.net_.__dict__.pop("generators_", None)
         self.loss_curve_, self.validation_loss_curve_ = loss_curves(self.net_)
         self.n_epochs_ = len(self.loss_curve_)
         return self

@@ -75,6 +75,7 @@ def test_pickle_round_trip(fitted, labelled):
     X, _ = labelled
     restored = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(restored.transform(X), fitted.transform(X))
+    assert "generators_" not in vars(restored.net_)  # device-bound, training-only state
 
 
 def test_clone(fitted):
