@@ -50,8 +50,7 @@ class ADC2021Stream:
             raise ValueError(f"start={start} is outside the {total} events of {self.path!r}.")
         self.start = start
         self.n_events = total - start if n_events is None else min(n_events, total - start)
-        self._handle = None
-        self._pid = None
+        self._context = self._handle = self._pid = None
 
     def __len__(self):
         return self.n_events
