@@ -125,10 +125,33 @@ def loss_curves(net):
     return train, valid
 
 
+class StreamDataset(torch.utils.data.Dataset):
+    """An ADC2021Stream as skorch training data: ``(x, 0)`` pairs, like skorch's Dataset with
+    ``y=None``. A batch is read with one ``__getitems__`` call, which skorch's validation
+    split (a ``Subset``) and the DataLoader pass through.
+    """
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __len__(self):
+        return len(self.stream)
+
+    def __getitem__(self, index):
+        return self.stream[index], _NO_TARGET
+
+    def __getitems__(self, indices):
+        return [(x, _NO_TARGET) for x in self.stream.__getitems__(indices)]
+
+
+_NO_TARGET = np.float32(0)
+
+
 def apply_in_batches(module, X, fn, *, batch_size, device):
     """``fn(module, x_batch)`` over ``X`` in batches without autograd; returns a numpy array.
 
-    Memory stays bounded by ``batch_size`` whatever the size of ``X``.
+    ``X`` is an array or anything sliced like one, such as an ADC2021Stream. Memory stays
+    bounded by ``batch_size`` whatever the size of ``X``.
     """
     module.eval()
     outputs = []

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_aclr._nets import (
     AutoEncoderNet,
+    StreamDataset,
     apply_in_batches,
     check_validation_size,
     loss_curves,
@@ -18,7 +19,7 @@ from sklearn_aclr._nets import (
     torch_seed,
     training_kwargs,
 )
-from sklearn_aclr._validation import reject_3d
+from sklearn_aclr._validation import is_stream, reject_3d, validate_feature_stream
 from sklearn_aclr.nn import MLPAutoEncoder
 
 __all__ = ["AutoEncoderScorer"]
@@ -179,8 +180,10 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, background only: scaled events or representations.
+        X : array-like of shape (n_samples, n_features), or ADC2021Stream
+            Training data, background only: scaled events or representations. A stream
+            must serve features (``ADC2021Stream(path, transform=fitted_transformer)``); it
+            is read batch by batch, so memory is bounded by ``batch_size``.
         y : None
             Ignored; present for Pipeline and cross-validation compatibility.
 
@@ -189,14 +192,18 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
         self : AutoEncoderScorer
             The fitted scorer.
         """
-        X = validate_data(self, reject_3d(self, X), dtype=np.float32)
+        if is_stream(X):
+            validate_feature_stream(self, X, reset=True)
+            data = StreamDataset(X)
+        else:
+            X = data = validate_data(self, reject_3d(self, X), dtype=np.float32)
         hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         check_validation_size(len(X), self.early_stopping, self.validation_fraction)
         seed = torch_seed(self.random_state)
         self.device_ = resolve_device(self.device)
         self.net_ = AutoEncoderNet(
             module=MLPAutoEncoder,
-            module__n_features=X.shape[1],
+            module__n_features=self.n_features_in_,
             module__hidden_layer_sizes=hidden,
             module__latent_dim=self.latent_dim,
             criterion=torch.nn.MSELoss,
@@ -210,7 +217,7 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
             ),
         )
         with seeded(seed, self.device_):
-            self.net_.fit(X, None)
+            self.net_.fit(data, None)
         self.loss_curve_, self.validation_loss_curve_ = loss_curves(self.net_)
         self.n_epochs_ = len(self.loss_curve_)
         self.offset_ = float(np.percentile(-self._errors(X), 100.0 * self.contamination))
@@ -224,6 +231,8 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
 
     def _validate(self, X):
         check_is_fitted(self)
+        if is_stream(X):
+            return validate_feature_stream(self, X, reset=False)
         return validate_data(self, reject_3d(self, X), dtype=np.float32, reset=False)
 
     def anomaly_score(self, X):
@@ -231,7 +240,7 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or ADC2021Stream
             Events to score.
 
         Returns
@@ -246,7 +255,7 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or ADC2021Stream
             Events to score.
 
         Returns
@@ -260,7 +269,7 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or ADC2021Stream
             Events to score.
 
         Returns
@@ -274,7 +283,7 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or ADC2021Stream
             Events to label.
 
         Returns
@@ -288,7 +297,7 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or ADC2021Stream
             Events to reconstruct.
 
         Returns

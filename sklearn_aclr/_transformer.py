@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklearn_aclr._layout import EventLayout
 from sklearn_aclr._nets import (
     AnomalyCLRNet,
+    StreamDataset,
     apply_in_batches,
     loss_curves,
     resolve_device,
@@ -23,7 +24,7 @@ from sklearn_aclr._nets import (
     torch_seed,
     training_kwargs,
 )
-from sklearn_aclr._validation import validate_events
+from sklearn_aclr._validation import is_stream, validate_event_stream, validate_events
 from sklearn_aclr.augmentations import Compose, OneOf, default_augmentations, make_augmentation
 from sklearn_aclr.nn import AnomalyCLREncoder
 from sklearn_aclr.nn.losses import ContrastiveLoss
@@ -250,8 +251,10 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
         Parameters
         ----------
-        X : array-like of shape (n_events, n_slots, n_columns) or (n_events, n_features)
-            Training events, background only.
+        X : array-like of shape (n_events, n_slots, n_columns) or (n_events, n_features), \
+                or ADC2021Stream
+            Training events, background only. A stream is read batch by batch (shuffled), so
+            memory is bounded by ``batch_size`` rather than the file.
         y : None
             Ignored; present for Pipeline and cross-validation compatibility.
 
@@ -265,7 +268,12 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 f"n_heads={self.n_heads} must divide d_model={self.d_model}; for example "
                 f"d_model={self.n_heads * max(1, round(self.d_model / self.n_heads))}."
             )
-        events, self.layout_ = validate_events(self, X, reset=True)
+        if is_stream(X):
+            events, self.layout_ = X, validate_event_stream(self, X, reset=True)
+            data = StreamDataset(X)
+        else:
+            events, self.layout_ = validate_events(self, X, reset=True)
+            data = events
         batches = _batch_sizes(len(events), self.batch_size, self.early_stopping,
                                self.validation_fraction)
         physical, anomalous = self._augmentations()
@@ -304,7 +312,7 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             ),
         )
         with seeded(seed, self.device_):
-            self.net_.fit(events, None)
+            self.net_.fit(data, None)
         self.loss_curve_, self.validation_loss_curve_ = loss_curves(self.net_)
         self.n_epochs_ = len(self.loss_curve_)
         return self
@@ -330,7 +338,8 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
 
         Parameters
         ----------
-        X : array-like of shape (n_events, n_slots, n_columns) or (n_events, n_features)
+        X : array-like of shape (n_events, n_slots, n_columns) or (n_events, n_features), \
+                or ADC2021Stream
             Events in the layout seen in fit.
 
         Returns
@@ -340,7 +349,11 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             ``"pooled"``. Computed in batches of ``batch_size``, so memory stays bounded.
         """
         check_is_fitted(self)
-        events, _ = validate_events(self, X, reset=False)
+        if is_stream(X):
+            validate_event_stream(self, X, reset=False)
+            events = X
+        else:
+            events, _ = validate_events(self, X, reset=False)
         fn = _head if self.representation == "head" else _pooled
         return apply_in_batches(
             self.net_.module_, events, fn, batch_size=self.batch_size, device=self.net_.device

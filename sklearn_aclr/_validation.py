@@ -4,7 +4,11 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.validation import validate_data
 
-from sklearn_aclr._layout import check_events, get_layout
+from sklearn_aclr._layout import ADC2021, EventLayout, check_events, get_layout
+from sklearn_aclr.datasets._streaming import ADC2021Stream
+
+# n_features_in_ of ADC2021 events with class ids, as a stream serves them: 19 slots x 4.
+_STREAM_FEATURES = ADC2021.n_slots * 4
 
 
 def validate_events(estimator, X, *, reset):
@@ -42,6 +46,62 @@ def validate_events(estimator, X, *, reset):
     X = validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32])
     layout = get_layout(estimator.layout, X.shape[1]) if reset else estimator.layout_
     return check_events(X, layout), layout
+
+
+def is_stream(X):
+    """Whether X is an :class:`~sklearn_aclr.datasets.ADC2021Stream` to read in batches."""
+    return isinstance(X, ADC2021Stream)
+
+
+def validate_event_stream(estimator, stream, *, reset):
+    """Check a stream handed to an estimator that takes events; returns the ADC2021 layout.
+
+    A stream counts as ``n_features_in_ = 76`` inputs (19 slots x 4 columns), like the
+    flattened ``Particles`` array.
+    """
+    name = type(estimator).__name__
+    if stream.transform is not None:
+        raise ValueError(
+            f"{name} takes events, but this stream serves features through "
+            f"transform={stream.transform!r}. Pass ADC2021Stream({stream.path!r}) without "
+            "transform."
+        )
+    layout = estimator.layout
+    if not (layout == "adc2021" or (isinstance(layout, EventLayout) and layout == ADC2021)):
+        raise ValueError(
+            f"An ADC2021Stream serves events in the ADC2021 layout, but {name} has "
+            f"layout={layout!r}. Set layout='adc2021'."
+        )
+    _check_stream_width(estimator, stream, _STREAM_FEATURES, reset=reset)
+    return ADC2021
+
+
+def validate_feature_stream(estimator, stream, *, reset):
+    """Check a stream handed to an estimator that takes 2D features (its ``transform``'s)."""
+    name = type(estimator).__name__
+    if stream.transform is None:
+        raise ValueError(
+            f"{name} takes features, but this stream serves raw events. Give it a fitted "
+            f"transformer: ADC2021Stream({stream.path!r}, transform=fitted_scaler), with an "
+            "EventScaler or AnomalyCLRTransformer fitted on the background."
+        )
+    _check_stream_width(estimator, stream, stream[:1].shape[1], reset=reset)
+    return stream
+
+
+def _check_stream_width(estimator, stream, n_features, *, reset):
+    if len(stream) == 0:
+        raise ValueError(f"{stream!r} serves no events; check its path, start and n_events.")
+    if reset:
+        estimator.n_features_in_ = n_features
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif n_features != estimator.n_features_in_:
+        raise ValueError(
+            f"The stream serves {n_features} features per event, but "
+            f"{type(estimator).__name__} is expecting {estimator.n_features_in_} features as "
+            "input, as in fit."
+        )
 
 
 def reject_3d(estimator, X):

@@ -6,7 +6,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from sklearn_aclr._layout import EventLayout
-from sklearn_aclr._validation import validate_events
+from sklearn_aclr._validation import is_stream, validate_event_stream, validate_events
 
 __all__ = ["EventScaler"]
 
@@ -82,8 +82,9 @@ class EventScaler(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_events, n_slots, n_columns) or (n_events, n_features)
-            Training events, usually background only.
+        X : array-like of shape (n_events, n_slots, n_columns) or (n_events, n_features), \
+                or ADC2021Stream
+            Training events, usually background only. A stream is read block by block.
         y : None
             Ignored.
 
@@ -92,7 +93,10 @@ class EventScaler(TransformerMixin, BaseEstimator):
         self : EventScaler
             The fitted scaler.
         """
-        events, self.layout_ = validate_events(self, X, reset=True)
+        if is_stream(X):
+            events, self.layout_ = X, validate_event_stream(self, X, reset=True)
+        else:
+            events, self.layout_ = validate_events(self, X, reset=True)
         self.center_, self.scale_ = fit_scaling(events, self.layout_)
         return self
 
@@ -101,7 +105,8 @@ class EventScaler(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_events, n_slots, n_columns) or (n_events, n_features)
+        X : array-like of shape (n_events, n_slots, n_columns) or (n_events, n_features), \
+                or ADC2021Stream
             Events in the layout seen in fit.
 
         Returns
@@ -111,6 +116,9 @@ class EventScaler(TransformerMixin, BaseEstimator):
             ``phi_encoding="sincos"``), ``n_features_in_`` for ``"tabular"``.
         """
         check_is_fitted(self)
+        if is_stream(X):
+            validate_event_stream(self, X, reset=False)
+            return np.concatenate([self.transform(block) for block in X.iter_blocks()])
         events, _ = validate_events(self, X, reset=False)
         values = events[..., :-1].astype(np.float64)
         if self.layout_.is_collider:
@@ -155,25 +163,32 @@ class EventScaler(TransformerMixin, BaseEstimator):
 def fit_scaling(events, layout):
     """Centre and scale of every (slot, feature) from canonical events; see EventScaler.
 
+    For collider layouts ``events`` may also be an ADC2021Stream, read block by block.
+
     Returns
     -------
     center, scale : ndarray of shape (n_slots, n_features)
     """
-    values = events[..., :-1].astype(np.float64)
-    present = events[..., -1] != 0
-    n_slots, n_features = values.shape[1:]
-    center = np.zeros((n_slots, n_features))
-    scale = np.ones((n_slots, n_features))
+    center = np.zeros((layout.n_slots, layout.n_features))
+    scale = np.ones((layout.n_slots, layout.n_features))
     if not layout.is_collider:
+        values = events[..., :-1].astype(np.float64)
         center[:] = values.mean(axis=0)
         scale[:] = _safe_scale(values.std(axis=0))
         return center, scale
-    log_pt = np.log1p(values[..., 0])
-    for name in dict.fromkeys(layout.slot_types):
-        slots = layout.slots_of(name)
-        pts = log_pt[:, slots][present[:, slots]]
-        if pts.size:
-            scale[slots, 0] = _safe_scale(pts.mean())
+    # pT scale: the mean log(1 + pT) of the present objects of each type.
+    types = list(dict.fromkeys(layout.slot_types))
+    sums, counts = np.zeros(len(types)), np.zeros(len(types), dtype=np.int64)
+    for block in events.iter_blocks() if is_stream(events) else [events]:
+        log_pt = np.log1p(block[..., 0].astype(np.float64))
+        present = block[..., -1] != 0
+        for i, name in enumerate(types):
+            slots = layout.slots_of(name)
+            sums[i] += log_pt[:, slots][present[:, slots]].sum()
+            counts[i] += present[:, slots].sum()
+    for i, name in enumerate(types):
+        if counts[i]:
+            scale[layout.slots_of(name), 0] = _safe_scale(sums[i] / counts[i])
     eta_max = layout.slot_attribute("eta_max")
     scale[:, 1] = np.where(np.isfinite(eta_max), eta_max, 1.0)
     scale[:, 2] = np.pi

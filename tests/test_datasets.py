@@ -242,3 +242,108 @@ def test_stream_in_a_dataloader_with_workers(h5file):
     key = lambda a: np.lexsort(a.reshape(len(a), -1).T[::-1])  # noqa: E731
     got = seen.numpy()
     np.testing.assert_array_equal(got[key(got)], events[key(events)])
+
+
+def test_stream_slices_and_blocks(h5file):
+    from sklearn_aclr.datasets import ADC2021Stream
+
+    path, events = h5file
+    stream = ADC2021Stream(path, start=100)
+    np.testing.assert_array_equal(stream[10:20], events[110:120])
+    np.testing.assert_array_equal(np.concatenate(list(stream.iter_blocks(128))), events[100:])
+    with pytest.raises(ValueError, match="contiguous"):
+        stream[0:10:2]
+
+
+# --- fitting on streams -------------------------------------------------------------------
+
+SMALL = dict(max_epochs=2, d_model=16, n_heads=2, n_layers=1, batch_size=64, random_state=0)
+
+
+def test_transformer_on_a_stream_equals_in_memory(h5file):
+    from sklearn_aclr import AnomalyCLRTransformer
+    from sklearn_aclr.datasets import ADC2021Stream
+
+    path, events = h5file
+    stream = ADC2021Stream(path)
+    in_memory = AnomalyCLRTransformer(**SMALL).fit(events)
+    streamed = AnomalyCLRTransformer(**SMALL).fit(stream)
+    np.testing.assert_array_equal(streamed.loss_curve_, in_memory.loss_curve_)
+    np.testing.assert_array_equal(streamed.transform(stream), in_memory.transform(events))
+    assert streamed.n_features_in_ == 76
+
+
+def test_scorer_and_scaler_on_streams_equal_in_memory(h5file):
+    from sklearn_aclr import AutoEncoderScorer, EventScaler
+    from sklearn_aclr.datasets import ADC2021Stream
+
+    path, events = h5file
+    scaler = EventScaler().fit(ADC2021Stream(path))
+    reference = EventScaler().fit(events)
+    np.testing.assert_allclose(scaler.scale_, reference.scale_, rtol=1e-12)
+    np.testing.assert_array_equal(scaler.transform(ADC2021Stream(path)),
+                                  reference.transform(events))
+
+    features = ADC2021Stream(path, transform=scaler)
+    streamed = AutoEncoderScorer(max_epochs=2, random_state=0).fit(features)
+    in_memory = AutoEncoderScorer(max_epochs=2, random_state=0).fit(reference.transform(events))
+    assert streamed.offset_ == in_memory.offset_
+    np.testing.assert_array_equal(streamed.score_samples(features),
+                                  in_memory.score_samples(reference.transform(events)))
+    np.testing.assert_array_equal(streamed.predict(features)[:50],
+                                  in_memory.predict(reference.transform(events)[:50]))
+
+
+def test_streams_of_the_wrong_kind_are_clear_errors(h5file):
+    from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler
+    from sklearn_aclr.datasets import ADC2021Stream
+
+    path, events = h5file
+    raw = ADC2021Stream(path)
+    with pytest.raises(ValueError, match="takes features, but this stream serves raw events"):
+        AutoEncoderScorer().fit(raw)
+    scaler = EventScaler().fit(raw)
+    with pytest.raises(ValueError, match="takes events, but this stream serves features"):
+        AnomalyCLRTransformer().fit(ADC2021Stream(path, transform=scaler))
+    with pytest.raises(ValueError, match="Set layout='adc2021'"):
+        EventScaler(layout="tabular").fit(raw)
+    with pytest.raises(ValueError, match="serves no events"):
+        EventScaler().fit(ADC2021Stream(path, start=500))
+    narrow = EventScaler().fit(events[..., :3])  # 57 features in fit, a stream has 76
+    with pytest.raises(ValueError, match="serves 76 features per event"):
+        narrow.transform(raw)
+
+
+# --- writing ------------------------------------------------------------------------------
+
+def test_writer_round_trip_and_atomicity(tmp_path):
+    from sklearn_aclr.datasets import ADC2021Writer, write_adc2021
+
+    events, _ = make_adc_events(40, random_state=1)
+    path = tmp_path / "out.h5"
+    write_adc2021(path, events, attrs={"seed": 3}, compression="gzip")
+    np.testing.assert_array_equal(load_adc2021(path), events)
+    with h5py.File(path) as f:
+        assert f.attrs["seed"] == 3
+        assert list(f["Particles_Names"]) == [b"Pt", b"Eta", b"Phi", b"Class"]
+
+    # An error inside the block keeps the old file and leaves no partial file behind.
+    def write_then_fail():
+        with ADC2021Writer(path) as writer:
+            writer.append(events[:5])
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        write_then_fail()
+    assert len(load_adc2021(path)) == 40
+    assert sorted(os.listdir(tmp_path)) == ["out.h5"]
+
+    bad = events.copy()
+    bad[0, 1, 3] = 7
+    with pytest.raises(ValueError, match="Class id 7"):
+        write_adc2021(tmp_path / "bad.h5", bad)
+    with pytest.raises(ValueError, match="must have shape"):
+        write_adc2021(tmp_path / "bad.h5", events[:, :18])
+    assert sorted(os.listdir(tmp_path)) == ["out.h5"]
+    with pytest.raises(OSError, match="not a writable folder"):
+        write_adc2021(tmp_path / "missing" / "x.h5", events)

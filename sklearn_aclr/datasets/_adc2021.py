@@ -8,7 +8,18 @@ import numpy as np
 
 from sklearn_aclr._layout import ADC2021, check_events
 
-__all__ = ["ADC2021_SAMPLES", "fetch_adc2021", "get_data_home", "load_adc2021"]
+__all__ = [
+    "ADC2021_SAMPLES",
+    "ADC2021Writer",
+    "fetch_adc2021",
+    "get_data_home",
+    "load_adc2021",
+    "write_adc2021",
+]
+
+# The metadata datasets of the published files.
+_PARTICLE_NAMES = [b"Pt", b"Eta", b"Phi", b"Class"]
+_PARTICLE_CLASSES = [b"MET_class_1", b"Four_Ele_class_2", b"Four_Mu_class_3", b"Ten_Jet_class_4"]
 
 # Zenodo records of the ADC2021 samples: (2021 upload, 2022 re-upload) DOIs and the file name.
 ADC2021_SAMPLES = {
@@ -149,6 +160,113 @@ class open_adc2021:  # noqa: N801 - used like open()
     def __exit__(self, *exc_info):
         self._file.close()
         return False
+
+
+class ADC2021Writer:
+    """Write events to an ADC2021-layout HDF5 file in pieces, atomically.
+
+    Events go to a temporary file beside ``path``, which replaces ``path`` only when the
+    ``with`` block ends without an error; an interrupted write leaves no file behind. The file
+    has the published layout (``Particles`` of shape (N, 19, 4), ``Particles_Names``,
+    ``Particles_Classes``), so :func:`load_adc2021`, :class:`ADC2021Stream` and the CMS tools
+    read it. Each piece is validated before it is written.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write; an existing file is replaced on success.
+    attrs : dict, default=None
+        Metadata stored as HDF5 attributes of the file (strings, numbers or arrays), for
+        example how the events were made.
+    compression : {None, "gzip", "lzf"}, default=None
+        HDF5 compression of ``Particles``. The published files are uncompressed.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn_aclr.datasets import ADC2021Writer, load_adc2021, make_adc_events
+    >>> X, _ = make_adc_events(30, random_state=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "events.h5")
+    >>> with ADC2021Writer(path, attrs={"source": "make_adc_events"}) as writer:
+    ...     writer.append(X[:10])
+    ...     writer.append(X[10:])
+    >>> load_adc2021(path).shape
+    (30, 19, 4)
+    """
+
+    def __init__(self, path, *, attrs=None, compression=None):
+        self.path = os.fspath(path)
+        self.attrs = {} if attrs is None else dict(attrs)
+        self.compression = compression
+        self._file = self._particles = None
+
+    def __enter__(self):
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise OSError(f"Cannot write {self.path!r}: {folder!r} is not a writable folder.")
+        self._tmp_path = f"{self.path}.part-{os.getpid()}"
+        self._file = h5py.File(self._tmp_path, "w")
+        self._particles = self._file.create_dataset(
+            "Particles", shape=(0, ADC2021.n_slots, 4), maxshape=(None, ADC2021.n_slots, 4),
+            dtype="f4", chunks=(1024, ADC2021.n_slots, 4), compression=self.compression,
+        )
+        self._file.create_dataset("Particles_Names", data=_PARTICLE_NAMES)
+        self._file.create_dataset("Particles_Classes", data=_PARTICLE_CLASSES)
+        for key, value in self.attrs.items():
+            self._file.attrs[key] = value
+        return self
+
+    def append(self, events):
+        """Validate and append events of shape (n, 19, 4)."""
+        events = np.asarray(events)
+        if events.ndim != 3 or events.shape[1:] != (ADC2021.n_slots, 4):
+            raise ValueError(
+                f"Events to write must have shape (n, {ADC2021.n_slots}, 4); got {events.shape}."
+            )
+        events = check_events(events, ADC2021)
+        n = len(self._particles)
+        self._particles.resize(n + len(events), axis=0)
+        self._particles[n:] = events
+
+    def set_attribute(self, key, value):
+        """Store one more metadata attribute, for example a count known only at the end."""
+        self._file.attrs[key] = value
+
+    def __exit__(self, exc_type, exc, traceback):
+        self._file.close()
+        if exc_type is None:
+            os.replace(self._tmp_path, self.path)
+        else:
+            os.remove(self._tmp_path)
+        return False
+
+
+def write_adc2021(path, events, *, attrs=None, compression=None):
+    """Write events to an HDF5 file in the published ADC2021 layout, atomically.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write; an existing file is replaced.
+    events : array-like of shape (n_events, 19, 4)
+        Events in the ADC2021 ``Particles`` layout.
+    attrs : dict, default=None
+        Metadata stored as HDF5 attributes of the file.
+    compression : {None, "gzip", "lzf"}, default=None
+        HDF5 compression of ``Particles``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn_aclr.datasets import load_adc2021, make_adc_events, write_adc2021
+    >>> X, _ = make_adc_events(20, random_state=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "events.h5")
+    >>> write_adc2021(path, X)
+    >>> bool((load_adc2021(path) == X).all())
+    True
+    """
+    with ADC2021Writer(path, attrs=attrs, compression=compression) as writer:
+        writer.append(events)
 
 
 def get_data_home(data_home=None):

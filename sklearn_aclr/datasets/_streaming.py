@@ -13,10 +13,19 @@ __all__ = ["ADC2021Stream"]
 class ADC2021Stream:
     """A map-style dataset over the events of an ADC2021 HDF5 file, read on demand.
 
-    Works with ``torch.utils.data.DataLoader`` (including worker processes) without loading
-    the file: the file is opened lazily, once per process, and a batch of indices is read in
-    one sorted HDF5 read (``__getitems__``). Memory is bounded by the batch, not the file.
-    Each batch is validated like :func:`load_adc2021`.
+    Pass it where an estimator takes events to fit on a file larger than memory: the
+    estimators read it in batches, so memory is bounded by the batch size, not the file.
+    ``AnomalyCLRTransformer``, ``EventScaler`` and ``AutoEncoderScorer`` accept it in ``fit``,
+    ``transform`` and the scoring methods. ``AutoEncoderScorer`` takes features, not events:
+    give the stream a fitted ``transform`` (an ``AnomalyCLRTransformer`` or ``EventScaler``),
+    which is applied to every batch read. In a ``Pipeline`` the intermediate features are held
+    in memory (for the default representation, 32 floats per event); fit the steps one by one
+    on streams to avoid that, as in the example below.
+
+    Works with ``torch.utils.data.DataLoader`` (including worker processes): the file is opened
+    lazily, once per process, and a batch of indices is read in one sorted HDF5 read
+    (``__getitems__``); a slice ``stream[a:b]`` is one contiguous read. Each batch is
+    validated like :func:`load_adc2021`.
 
     Parameters
     ----------
@@ -26,6 +35,8 @@ class ADC2021Stream:
         First event of the range served.
     n_events : int, default=None
         Number of events served; None serves to the end of the file.
+    transform : fitted transformer, default=None
+        If given, ``transform.transform(events)`` is served instead of the events.
 
     Examples
     --------
@@ -36,14 +47,26 @@ class ADC2021Stream:
     >>> with h5py.File(path, "w") as f:
     ...     _ = f.create_dataset("Particles", data=X)
     >>> stream = ADC2021Stream(path, start=10)
-    >>> len(stream), stream[0].shape
-    (40, (19, 4))
+    >>> len(stream), stream[0].shape, stream[2:5].shape
+    (40, (19, 4), (3, 19, 4))
     >>> [event.shape for event in stream.__getitems__([3, 1])]
     [(19, 4), (19, 4)]
+
+    Fitting the raw-data baseline on a file, step by step:
+
+    >>> from sklearn_aclr import AutoEncoderScorer, EventScaler
+    >>> scaler = EventScaler().fit(ADC2021Stream(path))
+    >>> features = ADC2021Stream(path, transform=scaler)
+    >>> features[:2].shape
+    (2, 57)
+    >>> scorer = AutoEncoderScorer(max_epochs=2, random_state=0).fit(features)
+    >>> scorer.anomaly_score(features).shape
+    (50,)
     """
 
-    def __init__(self, path, *, start=0, n_events=None):
+    def __init__(self, path, *, start=0, n_events=None, transform=None):
         self.path = os.fspath(path)
+        self.transform = transform
         with open_adc2021(self.path) as particles:
             total = len(particles)
         if not 0 <= start <= total:
@@ -72,16 +95,36 @@ class ADC2021Stream:
         block = self._particles()[unique]  # one sorted read; h5py needs increasing indices
         events = np.empty((len(indices),) + block.shape[1:], dtype=np.float32)
         events[order] = block[inverse]
+        return self._checked(events)
+
+    def _checked(self, events):
         try:
             return check_events(events, ADC2021)
         except ValueError as exc:
             raise ValueError(f"{self.path!r}: {exc}") from None
 
+    def _serve(self, events):
+        return events if self.transform is None else self.transform.transform(events)
+
     def __getitem__(self, index):
-        return self._read([index])[0]
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self.n_events)
+            if step != 1:
+                raise ValueError("ADC2021Stream slices must be contiguous (step 1).")
+            return self._serve(self._read_block(start, max(start, stop)))
+        return self._serve(self._read([index]))[0]
 
     def __getitems__(self, indices):
-        return list(self._read(indices))
+        return list(self._serve(self._read(indices)))
+
+    def _read_block(self, start, stop):
+        block = self._particles()[self.start + start : self.start + stop]
+        return self._checked(np.asarray(block, dtype=np.float32))
+
+    def iter_blocks(self, block_size=65536):
+        """Yield the served data in contiguous blocks of ``block_size`` events, in order."""
+        for start in range(0, self.n_events, block_size):
+            yield self[start : start + block_size]
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -89,4 +132,6 @@ class ADC2021Stream:
         return state
 
     def __repr__(self):
-        return f"ADC2021Stream({self.path!r}, start={self.start}, n_events={self.n_events})"
+        transform = "" if self.transform is None else f", transform={self.transform!r}"
+        return (f"ADC2021Stream({self.path!r}, start={self.start}, "
+                f"n_events={self.n_events}{transform})")
