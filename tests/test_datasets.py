@@ -347,3 +347,31 @@ def test_writer_round_trip_and_atomicity(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["out.h5"]
     with pytest.raises(OSError, match="not a writable folder"):
         write_adc2021(tmp_path / "missing" / "x.h5", events)
+
+
+# --- the shipped demo set -----------------------------------------------------------------
+
+def test_load_demo():
+    from sklearn_aclr import ADC2021
+    from sklearn_aclr._layout import check_events
+    from sklearn_aclr.datasets import DEMO_RECIPE, load_demo
+
+    demo = load_demo()
+    counts = {**DEMO_RECIPE["background"], **DEMO_RECIPE["signals"]}
+    assert demo.data.shape == (sum(counts.values()), 19, 4) and demo.data.dtype == np.float32
+    names, n = np.unique(demo.process, return_counts=True)
+    assert dict(zip(names.tolist(), n.tolist())) == counts
+    np.testing.assert_array_equal(demo.target, np.isin(demo.process, demo.signal_names))
+    check_events(demo.data, ADC2021)
+    leptons = demo.data[:, np.r_[ADC2021.slots_of("ele"), ADC2021.slots_of("mu")], 0]
+    assert (leptons.max(axis=1) > 23).all()  # every event passed the lepton filter
+    n_background = sum(DEMO_RECIPE["background"].values())
+    assert (demo.target[:n_background] == 0).all() and (demo.target[n_background:] == 1).all()
+    assert "python -m sklearn_aclr.datasets._demo" in demo.DESCR
+    assert demo.generation["W_lnu"]["n_events"] == DEMO_RECIPE["background"]["W_lnu"]
+
+    X, y = load_demo(signal="hToTauTau", return_X_y=True)
+    assert len(X) == n_background + 1000 and y.sum() == 1000
+    np.testing.assert_array_equal(X[y == 1], demo.data[demo.process == "hToTauTau"])
+    with pytest.raises(ValueError, match="Unknown signal 'Zprime'"):
+        load_demo(signal="Zprime")

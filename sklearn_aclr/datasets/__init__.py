@@ -9,6 +9,7 @@ from sklearn_aclr.datasets._adc2021 import (
     open_adc2021,
     write_adc2021,
 )
+from sklearn_aclr.datasets._demo import DEMO_RECIPE, load_demo
 from sklearn_aclr.datasets._simulation import (
     PROCESSES,
     Process,
@@ -22,12 +23,14 @@ __all__ = [
     "ADC2021Stream",
     "ADC2021Writer",
     "ADC2021_SAMPLES",
+    "DEMO_RECIPE",
     "PROCESSES",
     "Process",
     "fetch_adc2021",
     "get_data_home",
     "iter_simulated_events",
     "load_adc2021",
+    "load_demo",
     "make_adc_events",
     "open_adc2021",
     "simulate_events",

@@ -3,7 +3,7 @@
 This is the optional ``[sim]`` extra (``pip install "sklearn-aclr[sim]"``, which installs
 ``pythia8mc`` and ``fastjet``). The reconstruction follows the ADC2021 object definitions
 (Govorkova et al., Sci Data 9, 118 (2022)): isolated electrons and muons above 3 GeV, anti-kT
-R = 0.4 jets above 15 GeV with |eta| < 4, missing transverse momentum from the visible
+R = 0.4 jets above 15 GeV with ``|eta|`` < 4, missing transverse momentum from the visible
 particles, and the lepton filter (an electron or muon above 23 GeV). The detector is a Gaussian
 smearing of pT, eta and phi, not a Delphes simulation, and there is no pile-up: the events are
 ADC-like, not a replica of the CMS samples.
@@ -148,8 +148,8 @@ def simulate_events(process, n_events, *, random_state=None, n_jobs=None, chunk_
     interactions, hadronisation and decays. The visible final-state particles within the
     calorimeter (``|eta| < calorimeter_eta_max``; neutrinos are invisible) are reconstructed as:
 
-    - **electrons and muons**: pT and |eta| within the ADC2021 acceptance (3 GeV; |eta| < 3 for
-      electrons, < 2.1 for muons) and isolated: the other visible particles within
+    - **electrons and muons**: pT and ``|eta|`` within the ADC2021 acceptance (3 GeV;
+      ``|eta|`` < 3 for electrons, < 2.1 for muons) and isolated: the other visible particles within
       ``Delta R < isolation_cone`` carry less than ``isolation_max`` times the lepton's pT;
     - **jets**: anti-kT clusters (FastJet) of all other visible particles, hadronic taus and
       non-isolated leptons included, with pT > ``jet_pt_min`` and ``|eta| < jet_eta_max``;
@@ -195,9 +195,9 @@ def simulate_events(process, n_events, *, random_state=None, n_jobs=None, chunk_
     jet_pt_min : float, default=15.0
         Jet pT threshold in GeV.
     jet_eta_max : float, default=4.0
-        Jet acceptance in |eta|.
+        Jet acceptance in ``|eta|``.
     calorimeter_eta_max : float, default=5.0
-        Particles beyond this |eta| are not seen, neither in jets nor in MET.
+        Particles beyond this ``|eta|`` are not seen, neither in jets nor in MET.
     lepton_pt_resolution : float, default=0.02
         Relative pT resolution of electrons and muons.
     jet_energy_resolution : tuple of float, default=(0.052, 1.502)
