@@ -47,8 +47,47 @@ def _make_parser():
     )
     parser.add_argument("--version", action="version", version=f"sklearn-aclr {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_study(commands)
     _add_simulate(commands)
     return parser
+
+
+def _add_study(commands):
+    study = commands.add_parser(
+        "study",
+        help="run the paper's comparison: AnomalyCLR against the baselines, per signal",
+        description="Train the raw-data autoencoder, AnomalyCLR + autoencoder and an "
+        "IsolationForest on background only, and a supervised classifier per signal as the "
+        "upper bound; report ROC AUC, signal efficiency at fixed background efficiency and "
+        "max SIC per signal, write results.json, results.csv, roc.png and sic.png.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    data = study.add_mutually_exclusive_group()
+    data.add_argument("--adc2021", action="store_true",
+                      help="fetch the CMS ADC2021 samples (background and the four signals)")
+    data.add_argument("--background", metavar="PATH",
+                      help="an ADC2021-layout HDF5 file of background events")
+    study.add_argument("--signal", action="append", default=[], metavar="NAME=PATH",
+                       help="a signal HDF5 file, with --background; repeatable")
+    study.add_argument("--data-home", help="cache folder of fetched samples (--adc2021)")
+    study.add_argument("--n-background", type=int, default=None,
+                       help="use at most this many background events (default: all of the "
+                       "demo, 200000 of a file)")
+    study.add_argument("--n-signal", type=int, default=None,
+                       help="use at most this many events per signal (default: all of the "
+                       "demo, 20000 of a file)")
+    study.add_argument("--epochs", type=int, default=None,
+                       help="AnomalyCLR training epochs (default 10, 3 with --quick)")
+    study.add_argument("--quick", action="store_true",
+                       help="fewer events, a smaller encoder and fewer epochs: about a minute")
+    study.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda")
+    study.add_argument("--seed", type=int, default=0, help="random seed")
+    study.add_argument("-o", "--output-dir", default="aclr-study", help="where results go")
+    study.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    study.add_argument("--no-supervised", action="store_true",
+                       help="skip the supervised reference classifiers")
+    study.add_argument("--no-progress", action="store_true", help="no progress bars")
+    study.set_defaults(run=_run_study)
 
 
 def _add_simulate(commands):
@@ -81,6 +120,72 @@ def _add_simulate(commands):
                      help="extra Pythia setting, for example 'PartonLevel:MPI = off'; repeatable")
     sim.add_argument("--compression", choices=["gzip", "lzf"], default=None)
     sim.set_defaults(run=_run_simulate)
+
+
+def _study_data(args):
+    """(background, {signal: events}, description) as the arguments ask."""
+    from sklearn_aclr.datasets import fetch_adc2021, load_adc2021, load_demo
+
+    n_bkg = args.n_background or (6000 if args.quick else None)
+    n_sig = args.n_signal or (600 if args.quick else None)
+    if args.adc2021 or args.background:
+        if args.adc2021:
+            if args.signal:
+                raise SystemExit("--signal goes with --background, not with --adc2021.")
+            paths = {name: fetch_adc2021(name, data_home=args.data_home)
+                     for name in ("background", "Ato4l", "leptoquark", "hToTauTau",
+                                  "hChToTauNu")}
+            background_path = paths.pop("background")
+            signal_paths = paths
+        else:
+            if not args.signal:
+                raise SystemExit("--background needs at least one --signal NAME=PATH.")
+            background_path, signal_paths = args.background, {}
+            for item in args.signal:
+                name, sep, path = item.partition("=")
+                if not sep or not name or not path:
+                    raise SystemExit(f"--signal takes NAME=PATH; got {item!r}.")
+                signal_paths[name] = path
+        background = load_adc2021(background_path, n_events=n_bkg or 200_000)
+        signals = {name: load_adc2021(path, n_events=n_sig or 20_000)
+                   for name, path in signal_paths.items()}
+        return background, signals, f"files: {background_path}, {signal_paths}"
+    demo = load_demo()
+    background = demo.data[demo.target == 0][:n_bkg]
+    signals = {name: demo.data[demo.process == name][:n_sig] for name in demo.signal_names}
+    return background, signals, "load_demo() (Pythia 8 + FastJet, ADC2021-like)"
+
+
+def _run_study(args, argv):
+    import importlib.util
+    import os
+
+    from sklearn_aclr.study import default_models, run_study
+
+    background, signals, source = _study_data(args)
+    progress = not args.no_progress and importlib.util.find_spec("tqdm") is not None
+    models = default_models(quick=args.quick, max_epochs=args.epochs, device=args.device,
+                            random_state=args.seed, verbose=2 if progress else 0)
+    result = run_study(background, signals, models=models, supervised=not args.no_supervised,
+                       random_state=args.seed, log=lambda message: print(message, flush=True))
+    result.info.update(data=source, command=shlex.join(["sklearn-aclr", *argv]))
+    os.makedirs(args.output_dir, exist_ok=True)
+    out = {name: os.path.join(args.output_dir, name)
+           for name in ("results.json", "results.csv", "roc.png", "sic.png")}
+    result.to_json(out["results.json"])
+    result.to_csv(out["results.csv"])
+    written = [out["results.json"], out["results.csv"]]
+    if not args.no_plots:
+        if importlib.util.find_spec("matplotlib") is None:
+            print("matplotlib is not installed: skipping plots (pip install "
+                  "'sklearn-aclr[plot]').", file=sys.stderr)
+        else:
+            result.plot(out["roc.png"], out["sic.png"])
+            written += [out["roc.png"], out["sic.png"]]
+    print()
+    print(result.table())
+    print("\nWrote " + ", ".join(written))
+    return 0
 
 
 def _run_simulate(args, argv):
