@@ -88,15 +88,15 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
     offset_ : float
         Threshold on :meth:`score_samples`: the ``contamination`` quantile of the training
         scores.
-    loss_curve_ : ndarray of shape (n_epochs_,)
+    loss_curve_ : ndarray of shape (n_epochs,)
         Mean training loss per epoch.
-    validation_loss_curve_ : ndarray of shape (n_epochs_,) or None
+    validation_loss_curve_ : ndarray of shape (n_epochs,) or None
         Validation loss per epoch; None without early stopping.
     n_epochs_ : int
         Number of epochs trained.
     n_features_in_ : int
         Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features_in,)
         Names of the features seen in fit, when X had string column names.
 
     See Also

@@ -128,15 +128,15 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         The resolved layout.
     device_ : str
         The device training ran on.
-    loss_curve_ : ndarray of shape (n_epochs_,)
+    loss_curve_ : ndarray of shape (n_epochs,)
         Training loss per epoch.
-    validation_loss_curve_ : ndarray of shape (n_epochs_,) or None
+    validation_loss_curve_ : ndarray of shape (n_epochs,) or None
         Validation loss per epoch; None without early stopping.
     n_epochs_ : int
         Number of epochs trained.
     n_features_in_ : int
         Number of input columns seen in fit, after flattening 3D input.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features_in,)
         Input column names, when X was a DataFrame with string column names.
 
     See Also

@@ -47,7 +47,7 @@ class EventScaler(TransformerMixin, BaseEstimator):
         Divisor of each centred feature.
     n_features_in_ : int
         Number of input columns seen in fit, after flattening 3D input.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features_in,)
         Input column names, when X was a DataFrame with string column names.
 
     See Also

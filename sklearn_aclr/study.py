@@ -133,6 +133,21 @@ class StudyResult:
         return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
                          for row in rows)
 
+    def markdown(self):
+        """The results as a Markdown table, with the command and sizes above it."""
+        lines = []
+        if "command" in self.info:
+            lines.append(f"`{self.info['command']}` ({self.info.get('data', '')}; "
+                         f"{self.info['n_background_train']} background events for training, "
+                         f"{self.info['n_background_test']} for testing):")
+            lines.append("")
+        rows = [line.split("  ") for line in self.table().splitlines()]
+        rows = [[cell.strip() for cell in row if cell.strip()] for row in rows]
+        lines.append("| " + " | ".join(rows[0]) + " |")
+        lines.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(rows[0]) - 2)) + "|")
+        lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+        return "\n".join(lines)
+
     def to_json(self, path):
         """Write records and info as JSON."""
         with open(path, "w") as f:

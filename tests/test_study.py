@@ -80,9 +80,11 @@ def test_study_command_on_files(tmp_path, capsys):
     write_adc2021(tmp_path / "bkg.h5", X[y == 0])
     write_adc2021(tmp_path / "sig.h5", X[y == 1])
     out = tmp_path / "out"
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- study-results:start -->\nold\n<!-- study-results:end -->\nend\n")
     status = main(["study", "--background", str(tmp_path / "bkg.h5"),
                    "--signal", f"fourlep={tmp_path / 'sig.h5'}", "--quick", "--epochs", "1",
-                   "--no-progress", "--no-plots", "-o", str(out)])
+                   "--no-progress", "--no-plots", "-o", str(out), "--update-readme", str(readme)])
     assert status == 0
     printed = capsys.readouterr().out
     for model in ("raw AE", "AnomalyCLR + AE", "IsolationForest", "supervised"):
@@ -90,7 +92,12 @@ def test_study_command_on_files(tmp_path, capsys):
     stored = json.loads((out / "results.json").read_text())
     assert len(stored["records"]) == 4
     assert stored["info"]["command"].startswith("sklearn-aclr study --background")
-    assert sorted(p.name for p in out.iterdir()) == ["results.csv", "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["results.csv", "results.json", "results.md"]
+    text = readme.read_text()
+    assert text.startswith("intro\n<!-- study-results:start -->\n`sklearn-aclr study")
+    assert "| fourlep | supervised |" in text and "old" not in text and text.endswith("end\n")
+    assert text == (out / "results.md").read_text().join(
+        ["intro\n<!-- study-results:start -->\n", "<!-- study-results:end -->\nend\n"])
 
 
 @pytest.mark.parametrize(

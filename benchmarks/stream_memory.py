@@ -1,0 +1,119 @@
+"""Peak memory of fitting and scoring on a large HDF5 file: streamed versus loaded.
+
+Writes a file of ``--n-events`` ADC2021-layout events (the parametric sampler
+``make_adc_events``, which is fast; memory does not depend on the physics) and runs each
+scenario in a fresh process, reporting its peak resident memory (``ru_maxrss``) and wall time:
+
+- ``loaded``: the whole file read into memory, EventScaler + AutoEncoderScorer fitted and the
+  events scored, as one would without streaming;
+- ``stream-baseline``: the same fit and scoring on ``ADC2021Stream`` objects;
+- ``stream-anomalyclr``: AnomalyCLRTransformer fitted for one epoch on the stream and the
+  stream transformed (a small encoder, so that an epoch over a million events takes minutes).
+
+Usage::
+
+    python benchmarks/stream_memory.py                 # 1,000,000 events
+    python benchmarks/stream_memory.py --n-events 200000
+
+Prints a table and writes ``benchmarks/results/stream_memory.json``.
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SCENARIOS = ("loaded", "stream-baseline", "stream-anomalyclr")
+
+
+def write_file(path, n_events, block=100_000):
+    from sklearn_aclr.datasets import ADC2021Writer, make_adc_events
+
+    with ADC2021Writer(path, attrs={"source": "make_adc_events"}) as writer:
+        for i, start in enumerate(range(0, n_events, block)):
+            events, _ = make_adc_events(min(block, n_events - start), random_state=i)
+            writer.append(events)
+
+
+def run(scenario, path):
+    """One scenario in this process; returns what it measured."""
+    import numpy as np
+
+    from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler
+    from sklearn_aclr.datasets import ADC2021Stream, load_adc2021
+
+    scorer = AutoEncoderScorer(max_epochs=1, batch_size=1024, early_stopping=False,
+                               random_state=0)
+    start = time.perf_counter()
+    if scenario == "loaded":
+        events = load_adc2021(path)
+        features = EventScaler().fit_transform(events)
+        scores = scorer.fit(features).anomaly_score(features)
+    elif scenario == "stream-baseline":
+        scaler = EventScaler().fit(ADC2021Stream(path))
+        features = ADC2021Stream(path, transform=scaler)
+        scores = scorer.fit(features).anomaly_score(features)
+    else:
+        clr = AnomalyCLRTransformer(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32,
+                                    output_dim=8, max_epochs=1, batch_size=1024,
+                                    early_stopping=False, random_state=0)
+        scores = clr.fit(ADC2021Stream(path)).transform(ADC2021Stream(path))
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    return {"scenario": scenario, "peak_rss_mb": round(peak_mb), "seconds": round(seconds, 1),
+            "n_scores": int(np.shape(scores)[0])}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-events", type=int, default=1_000_000)
+    parser.add_argument("--scenario", choices=SCENARIOS, help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
+    parser.add_argument("--output", default=Path(__file__).parent / "results" /
+                        "stream_memory.json")
+    args = parser.parse_args()
+    if args.scenario:  # child process
+        print(json.dumps(run(args.scenario, args.path)))
+        return
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "events.h5")
+        write_file(path, args.n_events)
+        size_mb = os.path.getsize(path) / 2**20
+        results = []
+        for scenario in SCENARIOS:
+            out = subprocess.run(
+                [sys.executable, __file__, "--scenario", scenario, "--path", path],
+                check=True, capture_output=True, text=True,
+            ).stdout
+            results.append(json.loads(out.strip().splitlines()[-1]))
+            print(results[-1], flush=True)
+
+    import torch
+
+    import sklearn_aclr
+
+    report = {
+        "benchmark": "stream_memory",
+        "n_events": args.n_events,
+        "file_mb": round(size_mb),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+        "versions": {"sklearn_aclr": sklearn_aclr.__version__, "torch": torch.__version__},
+        "results": results,
+    }
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\n{args.n_events:,} events, HDF5 file {size_mb:.0f} MB")
+    print(f"{'scenario':<20} {'peak RSS [MB]':>14} {'time [s]':>9}")
+    for r in results:
+        print(f"{r['scenario']:<20} {r['peak_rss_mb']:>14} {r['seconds']:>9}")
+
+
+if __name__ == "__main__":
+    main()
