@@ -82,7 +82,9 @@ def _efficiencies(y_true, score):
     the best, highest eS is kept: it is the efficiency a cut at that eB achieves.
     """
     y_true, score = _check_labels_and_score(y_true, score)
-    fpr, tpr, _ = roc_curve(y_true, score)
+    # Every threshold: roc_curve's default drops points on straight ROC segments, which can
+    # hold the best SIC or the exact working point.
+    fpr, tpr, _ = roc_curve(y_true, score, drop_intermediate=False)
     last_of_run = np.r_[fpr[1:] != fpr[:-1], True]
     return fpr[last_of_run], tpr[last_of_run], int(np.sum(y_true == 0))
 

@@ -133,3 +133,14 @@ def test_scorers_take_the_sign_from_the_estimator(pipe_and_data, scorer, metric)
 
 def test_scorer_repr():
     assert repr(anomaly_auc_scorer) == "make_anomaly_scorer(anomaly_roc_auc)"
+
+
+def test_perfect_separation_keeps_every_working_point():
+    # Regression: roc_curve's drop_intermediate removed the points on the eS = 1 line, so a
+    # perfect detector got max SIC 1 instead of 1 / sqrt(10 / 300).
+    from sklearn_aclr.metrics import max_sic, signal_efficiency_at
+
+    y = np.r_[np.zeros(300), np.ones(50)]
+    score = np.r_[np.linspace(0, 1, 300), np.linspace(2, 3, 50)]
+    assert max_sic(y, score) == pytest.approx(1 / np.sqrt(10 / 300))
+    assert signal_efficiency_at(y, score, 0.05) == 1.0
