@@ -24,7 +24,7 @@ from sklearn_aclr._nets import (
     torch_seed,
     training_kwargs,
 )
-from sklearn_aclr._validation import is_stream, validate_event_stream, validate_events
+from sklearn_aclr._validation import is_stream, validate_events
 from sklearn_aclr.augmentations import Compose, OneOf, default_augmentations, make_augmentation
 from sklearn_aclr.nn import AnomalyCLREncoder
 from sklearn_aclr.nn.losses import ContrastiveLoss
@@ -268,12 +268,8 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 f"n_heads={self.n_heads} must divide d_model={self.d_model}; for example "
                 f"d_model={self.n_heads * max(1, round(self.d_model / self.n_heads))}."
             )
-        if is_stream(X):
-            events, self.layout_ = X, validate_event_stream(self, X, reset=True)
-            data = StreamDataset(X)
-        else:
-            events, self.layout_ = validate_events(self, X, reset=True)
-            data = events
+        events, self.layout_ = validate_events(self, X, reset=True)
+        data = StreamDataset(events) if is_stream(events) else events
         batches = _batch_sizes(len(events), self.batch_size, self.early_stopping,
                                self.validation_fraction)
         physical, anomalous = self._augmentations()
@@ -349,11 +345,7 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
             ``"pooled"``. Computed in batches of ``batch_size``, so memory stays bounded.
         """
         check_is_fitted(self)
-        if is_stream(X):
-            validate_event_stream(self, X, reset=False)
-            events = X
-        else:
-            events, _ = validate_events(self, X, reset=False)
+        events, _ = validate_events(self, X, reset=False)
         fn = _head if self.representation == "head" else _pooled
         return apply_in_batches(
             self.net_.module_, events, fn, batch_size=self.batch_size, device=self.net_.device

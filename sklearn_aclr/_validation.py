@@ -32,8 +32,11 @@ def validate_events(estimator, X, *, reset):
     Returns
     -------
     events : ndarray of shape (n_events, n_slots, n_features + 1), dtype float32
+        Or the ADC2021Stream itself, checked by :func:`validate_event_stream`.
     layout : EventLayout
     """
+    if is_stream(X):
+        return X, validate_event_stream(estimator, X, reset=reset)
     X = _as_array(X)
     if getattr(X, "ndim", None) == 3:
         if estimator.layout == "tabular":

@@ -6,7 +6,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from sklearn_aclr._layout import EventLayout
-from sklearn_aclr._validation import is_stream, validate_event_stream, validate_events
+from sklearn_aclr._validation import is_stream, validate_events
 
 __all__ = ["EventScaler"]
 
@@ -93,10 +93,7 @@ class EventScaler(TransformerMixin, BaseEstimator):
         self : EventScaler
             The fitted scaler.
         """
-        if is_stream(X):
-            events, self.layout_ = X, validate_event_stream(self, X, reset=True)
-        else:
-            events, self.layout_ = validate_events(self, X, reset=True)
+        events, self.layout_ = validate_events(self, X, reset=True)
         self.center_, self.scale_ = fit_scaling(events, self.layout_)
         return self
 
@@ -116,10 +113,9 @@ class EventScaler(TransformerMixin, BaseEstimator):
             ``phi_encoding="sincos"``), ``n_features_in_`` for ``"tabular"``.
         """
         check_is_fitted(self)
-        if is_stream(X):
-            validate_event_stream(self, X, reset=False)
-            return np.concatenate([self.transform(block) for block in X.iter_blocks()])
         events, _ = validate_events(self, X, reset=False)
+        if is_stream(events):
+            return np.concatenate([self.transform(block) for block in events.iter_blocks()])
         values = events[..., :-1].astype(np.float64)
         if self.layout_.is_collider:
             values[..., 0] = np.log1p(values[..., 0])
