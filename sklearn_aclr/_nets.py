@@ -4,15 +4,19 @@ The nets override only skorch's documented hooks; the estimators build them in `
 """
 
 import math
+import warnings
 from contextlib import contextmanager
+from copy import deepcopy
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.callbacks import Callback, EarlyStopping, ProgressBar
 from skorch.dataset import ValidSplit, unpack_data
 from skorch.utils import to_tensor
+
+from sklearn_aclr.exceptions import TrainingInterruptedWarning
 
 
 class AutoEncoderNet(NeuralNet):
@@ -50,16 +54,124 @@ def torch_seed(random_state):
 
 
 @contextmanager
-def seeded(seed, device):
+def seeded(seed, device, state=None):
     """Run a block under torch's global RNG seeded with ``seed``, restoring it afterwards.
 
     Weight initialisation and dropout draw from the global RNG; forking it keeps ``fit`` from
-    changing the user's random stream and makes the same seed give the same model.
+    changing the user's random stream and makes the same seed give the same model. ``state``
+    (a ``final_state`` of an earlier block) continues that block's stream instead of seeding.
+    Yields a dict whose ``"final_state"`` holds the RNG state at the end of the block.
     """
     cuda = [torch.device(device).index or 0] if torch.device(device).type == "cuda" else []
     with torch.random.fork_rng(devices=cuda):
-        torch.manual_seed(seed)
-        yield
+        if state is None:
+            torch.manual_seed(seed)
+        else:
+            torch.set_rng_state(state["cpu"])
+            if cuda and state.get("cuda") is not None:
+                torch.cuda.set_rng_state(state["cuda"], cuda[0])
+        box = {}
+        yield box
+        box["final_state"] = {
+            "cpu": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state(cuda[0]) if cuda else None,
+        }
+
+
+class FiniteLoss(Callback):
+    """Stop training with a clear error as soon as a batch's loss is NaN or infinite."""
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        if loss is not None and not torch.isfinite(loss).all():
+            stage = "training" if training else "validation"
+            raise FloatingPointError(
+                f"The {stage} loss became {float(loss)} in epoch {len(net.history)}, so "
+                f"training stopped. Try a lower lr (now {net.lr}), look for extreme values in "
+                "the training events, or refit with another random_state."
+            )
+
+
+class ResumableEarlyStopping(EarlyStopping):
+    """skorch's EarlyStopping, whose state survives a warm-started continuation.
+
+    At the end of training it keeps the last weights (before restoring the best), so that a
+    continued fit starts where the previous one stopped, and a continued fit keeps the best
+    score and the count of epochs without improvement.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        if getattr(net, "resuming_", False) and hasattr(self, "misses_"):
+            if getattr(self, "last_weights_", None) is not None:
+                net.module_.load_state_dict(self.last_weights_)
+            return
+        super().on_train_begin(net, **kwargs)
+
+    def on_train_end(self, net, **kwargs):
+        self.last_weights_ = deepcopy(net.module_.state_dict())
+        super().on_train_end(net, **kwargs)
+
+    @property
+    def stopped(self):
+        return getattr(self, "misses_", 0) >= self.patience
+
+
+def train(estimator, make_net, data, seed):
+    """Fit ``estimator.net_`` on ``data``; the training loop shared by the estimators.
+
+    A new net comes from ``make_net()``. With ``estimator.warm_start`` and an earlier fit, the
+    existing net continues instead, from its weights, optimiser state, random streams and
+    early-stopping state, until ``max_epochs`` epochs in total: an interrupted fit that is
+    continued reaches the result of an uninterrupted one. A KeyboardInterrupt ends training
+    with a warning and the best weights so far. Returns the trained net.
+    """
+    net = getattr(estimator, "net_", None) if estimator.warm_start else None
+    if net is None:
+        net = make_net()
+        with seeded(seed, net.device) as rng:
+            net.fit(data, None)
+    else:
+        remaining = estimator.max_epochs - len(net.history)
+        if remaining < 0:
+            raise ValueError(
+                f"max_epochs={estimator.max_epochs} is below the {len(net.history)} epochs "
+                "already trained; with warm_start=True raise max_epochs to train further."
+            )
+        stopper = dict(net.callbacks_).get("early_stopping")
+        if remaining == 0 or (stopper is not None and stopper.stopped):
+            return net
+        net.max_epochs = remaining
+        net.resuming_ = True
+        try:
+            with seeded(seed, net.device, state=getattr(net, "rng_state_", None)) as rng:
+                net.partial_fit(data, None)
+        finally:
+            net.resuming_ = False
+    net.rng_state_ = rng["final_state"]
+    _handle_interruption(net)
+    return net
+
+
+def _handle_interruption(net):
+    """After a KeyboardInterrupt inside an epoch: drop its partial history row and warn."""
+    if not len(net.history):
+        return
+    last = net.history[-1]
+    validating = net.train_split is not None
+    if "train_loss" in last and ("valid_loss" in last or not validating):
+        return
+    epoch = last["epoch"]
+    del net.history[-1]
+    stopper = dict(net.callbacks_).get("early_stopping")
+    if stopper is not None and stopper.best_model_weights_ is not None:
+        kept = f"the weights of epoch {stopper.best_epoch_}, the best validation loss so far"
+    else:
+        kept = "the weights reached at the interruption"
+    warnings.warn(
+        f"Training was interrupted during epoch {epoch}; the estimator keeps {kept}. "
+        "Continue it with set_params(warm_start=True).fit(X).",
+        TrainingInterruptedWarning,
+        stacklevel=4,
+    )
 
 
 def training_kwargs(
@@ -69,17 +181,22 @@ def training_kwargs(
     """Keyword arguments of a skorch net common to the package's estimators.
 
     Shuffling draws from a generator seeded with ``seed``, the validation split from
-    ``seed`` as well; early stopping restores the weights of the best validation epoch.
+    ``seed`` as well; early stopping restores the weights of the best validation epoch. A
+    NaN or infinite loss stops training with an error.
     """
-    callbacks = list(callbacks)
+    user_callbacks = list(callbacks)
+    # Early stopping comes before the user's callbacks, so that it has recorded an epoch
+    # before any of theirs can end training there.
+    callbacks = [("finite_loss", FiniteLoss())]
     if early_stopping:
         callbacks.append(
-            ("early_stopping", EarlyStopping(monitor="valid_loss", patience=patience,
-                                             load_best=True))
+            ("early_stopping", ResumableEarlyStopping(monitor="valid_loss", patience=patience,
+                                                      load_best=True))
         )
         train_split = ValidSplit(validation_fraction, stratified=False, random_state=seed)
     else:
         train_split = None
+    callbacks.extend(user_callbacks)
     if verbose >= 2:
         callbacks.append(("progress_bar", ProgressBar()))
     return dict(
@@ -119,6 +236,8 @@ def check_validation_size(n_samples, early_stopping, validation_fraction):
 
 def loss_curves(net):
     """Training and validation loss per epoch from a fitted net's history."""
+    if not len(net.history):
+        return np.zeros(0), None
     train = np.asarray(net.history[:, "train_loss"], dtype=np.float64)
     has_valid = "valid_loss" in net.history[-1]
     valid = np.asarray(net.history[:, "valid_loss"], dtype=np.float64) if has_valid else None
@@ -147,18 +266,21 @@ class StreamDataset(torch.utils.data.Dataset):
 _NO_TARGET = np.float32(0)
 
 
-def apply_in_batches(module, X, fn, *, batch_size, device):
+def apply_in_batches(module, X, fn, *, batch_size, device, on_batch=None):
     """``fn(module, x_batch)`` over ``X`` in batches without autograd; returns a numpy array.
 
     ``X`` is an array or anything sliced like one, such as an ADC2021Stream. Memory stays
-    bounded by ``batch_size`` whatever the size of ``X``.
+    bounded by ``batch_size`` whatever the size of ``X``. ``on_batch(batch)``, if given, sees
+    each numpy batch first (to summarise or check the input in the same pass).
     """
     module.eval()
     outputs = []
     with torch.inference_mode():
         for start in range(0, len(X), batch_size):
-            batch = torch.as_tensor(np.asarray(X[start : start + batch_size]), device=device)
-            outputs.append(fn(module, batch).float().cpu().numpy())
+            batch = np.asarray(X[start : start + batch_size])
+            if on_batch is not None:
+                on_batch(batch)
+            outputs.append(fn(module, torch.as_tensor(batch, device=device)).float().cpu().numpy())
     return np.concatenate(outputs)
 
 
@@ -166,8 +288,8 @@ class AnomalyCLRNet(NeuralNet):
     """A skorch net that trains an encoder contrastively on views it builds for each batch.
 
     For a batch of events it makes the physical view (``physical``) and, for the AnomCLR
-    losses, the anomalous view (``anomalous``), runs all of them through the module in one
-    pass and hands the stacked representations to the criterion
+    losses, the anomalous view (``anomalous``), runs each view through the module and hands
+    the stacked representations to the criterion
     (:class:`~sklearn_aclr.nn.losses.ContrastiveLoss`). Augmentations run on the net's device
     and draw from generators seeded with ``seed`` (one for training, one for validation).
 
@@ -191,7 +313,12 @@ class AnomalyCLRNet(NeuralNet):
         generators = self.__dict__.setdefault("generators_", {})
         if stage not in generators:
             offset = {"train": 0, "valid": 1}[stage]
-            generators[stage] = torch.Generator(device=self.device).manual_seed(self.seed + offset)
+            generator = torch.Generator(device=self.device).manual_seed(self.seed + offset)
+            # A pickled net continues its augmentation streams where they were.
+            saved = self.__dict__.get("generator_states_", {}).get(stage)
+            if saved is not None and saved[0] == generator.device.type:
+                generator.set_state(saved[1])
+            generators[stage] = generator
         return generators[stage]
 
     def _views(self, Xi, stage):
@@ -200,14 +327,18 @@ class AnomalyCLRNet(NeuralNet):
         views = [events, self.physical(events, generator=generator)]
         if self.criterion_.n_views == 3:
             views.append(self.anomalous(events, generator=generator))
-        return torch.cat(views)  # (n_views * B, N, C)
+        return views
+
+    def _represent(self, views, **fit_params):
+        # One pass per view: the encoder pads each pass to its fullest event, and anomalous
+        # views (with added objects) are much fuller than the others.
+        return torch.cat([self.infer(view, **fit_params) for view in views])  # (n_views * B, D)
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = unpack_data(batch)
-        views = self._views(Xi, "train")
-        y_pred = self.infer(views, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=views, training=True)
+        y_pred = self._represent(self._views(Xi, "train"), **fit_params)
+        loss = self.get_loss(y_pred, yi, training=True)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
@@ -215,17 +346,19 @@ class AnomalyCLRNet(NeuralNet):
         self._set_training(False)
         Xi, yi = unpack_data(batch)
         with torch.no_grad():
-            views = self._views(Xi, "valid")
-            y_pred = self.infer(views, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=views, training=False)
+            y_pred = self._represent(self._views(Xi, "valid"), **fit_params)
+            loss = self.get_loss(y_pred, yi, training=False)
         return {"loss": loss, "y_pred": y_pred}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred)
 
     def __getstate__(self):
-        # The augmentation generators live on the training device and only serve training;
-        # leaving them out keeps a model trained on CUDA loadable on a CPU-only machine.
+        # Generators cannot be pickled; their states (CPU tensors) can, and are restored on a
+        # device of the same type, so a model trained on CUDA still loads on a CPU machine.
         state = super().__getstate__()
-        state.pop("generators_", None)
+        generators = state.pop("generators_", None) or {}
+        state["generator_states_"] = {
+            stage: (g.device.type, g.get_state()) for stage, g in generators.items()
+        }
         return state

@@ -15,12 +15,14 @@ from sklearn_aclr._nets import (
     check_validation_size,
     loss_curves,
     resolve_device,
-    seeded,
     torch_seed,
+    train,
     training_kwargs,
 )
+from sklearn_aclr._summary import ExtrapolationGuard, SummaryCollector, feature_columns
 from sklearn_aclr._validation import is_stream, reject_3d, validate_feature_stream
 from sklearn_aclr.nn import MLPAutoEncoder
+from sklearn_aclr.persistence import PersistenceMixin
 
 __all__ = ["AutoEncoderScorer"]
 
@@ -33,7 +35,7 @@ def _reconstruction(module, x):  # (B, F) -> (B, F)
     return module(x)
 
 
-class AutoEncoderScorer(OutlierMixin, BaseEstimator):
+class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
     """Anomaly detection by the reconstruction error of an MLP autoencoder.
 
     The autoencoder is trained, through skorch, to reproduce background events (scaled raw
@@ -58,7 +60,9 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
     weight_decay : float, default=0.0
         Decoupled weight decay of AdamW.
     batch_size : int, default=256
-        Events per training step and per inference batch.
+        Events per training step.
+    inference_batch_size : int, default=4096
+        Events per batch when scoring; it bounds memory and does not change the scores.
     max_epochs : int, default=100
         Upper bound on training epochs.
     early_stopping : bool, default=True
@@ -68,6 +72,10 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
         Fraction of training events held out for early stopping.
     patience : int, default=10
         Epochs without improvement of the validation loss before training stops.
+    warm_start : bool, default=False
+        If True and the scorer is fitted, ``fit`` continues that training (weights,
+        optimiser, random streams, early-stopping state) until ``max_epochs`` epochs in all,
+        instead of starting afresh; ``offset_`` is then recomputed.
     contamination : float, default=0.1
         Expected fraction of outliers in the training data, in (0, 0.5]. Sets ``offset_``, the
         threshold of :meth:`predict`; the scores themselves do not depend on it.
@@ -94,6 +102,10 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
         Validation loss per epoch; None without early stopping.
     n_epochs_ : int
         Number of epochs trained.
+    training_summary_ : dict
+        The training features in numbers, JSON-ready: min, max and quantiles of each. The
+        scoring methods warn when events fall outside these ranges; :meth:`save` writes them
+        into the model card.
     n_features_in_ : int
         Number of features seen in fit.
     feature_names_in_ : ndarray of shape (n_features_in,)
@@ -133,10 +145,12 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "inference_batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
         "device": [str],
         "verbose": ["verbose"],
@@ -151,10 +165,12 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
         lr=1e-3,
         weight_decay=0.0,
         batch_size=256,
+        inference_batch_size=4096,
         max_epochs=100,
         early_stopping=True,
         validation_fraction=0.1,
         patience=10,
+        warm_start=False,
         contamination=0.1,
         device="auto",
         verbose=0,
@@ -165,10 +181,12 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
+        self.inference_batch_size = inference_batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.warm_start = warm_start
         self.contamination = contamination
         self.device = device
         self.verbose = verbose
@@ -192,20 +210,40 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
         self : AutoEncoderScorer
             The fitted scorer.
         """
+        resume = self.warm_start and hasattr(self, "net_")
         if is_stream(X):
-            validate_feature_stream(self, X, reset=True)
+            validate_feature_stream(self, X, reset=not resume)
             data = StreamDataset(X)
         else:
-            X = data = validate_data(self, reject_3d(self, X), dtype=np.float32)
+            X = data = validate_data(self, reject_3d(self, X), dtype=np.float32,
+                                     reset=not resume)
         hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         check_validation_size(len(X), self.early_stopping, self.validation_fraction)
         seed = torch_seed(self.random_state)
         self.device_ = resolve_device(self.device)
-        self.net_ = AutoEncoderNet(
+
+        def make_net():
+            return self._make_net(
+                dict(n_features=self.n_features_in_, hidden_layer_sizes=list(hidden),
+                     latent_dim=self.latent_dim),
+                seed,
+            )
+
+        self.net_ = train(self, make_net, data, seed)
+        self.loss_curve_, self.validation_loss_curve_ = loss_curves(self.net_)
+        self.n_epochs_ = len(self.loss_curve_)
+        # One pass over the training data gives the threshold and the training summary.
+        summary = SummaryCollector(feature_columns(self._feature_names()), len(X))
+        errors = self._errors(X, on_batch=summary.update)
+        self.training_summary_ = summary.result()
+        self.offset_ = float(np.percentile(-errors, 100.0 * self.contamination))
+        return self
+
+    def _make_net(self, module_kwargs, seed, n_events=None):
+        """The skorch net that trains the autoencoder; ``module_kwargs`` are JSON-ready."""
+        return AutoEncoderNet(
             module=MLPAutoEncoder,
-            module__n_features=self.n_features_in_,
-            module__hidden_layer_sizes=hidden,
-            module__latent_dim=self.latent_dim,
+            **{f"module__{key}": value for key, value in module_kwargs.items()},
             criterion=torch.nn.MSELoss,
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=self.weight_decay,
@@ -216,18 +254,26 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
                 verbose=self.verbose,
             ),
         )
-        with seeded(seed, self.device_):
-            self.net_.fit(data, None)
-        self.loss_curve_, self.validation_loss_curve_ = loss_curves(self.net_)
-        self.n_epochs_ = len(self.loss_curve_)
-        self.offset_ = float(np.percentile(-self._errors(X), 100.0 * self.contamination))
-        return self
 
-    def _errors(self, X):
+    def _feature_names(self):
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            return [f"x{i}" for i in range(self.n_features_in_)]
+        return [str(name) for name in names]
+
+    def _errors(self, X, on_batch=None):
         return apply_in_batches(
-            self.net_.module_, X, _squared_error, batch_size=self.batch_size,
-            device=self.net_.device,
+            self.net_.module_, X, _squared_error, batch_size=self.inference_batch_size,
+            device=self.net_.device, on_batch=on_batch,
         ).astype(np.float64)
+
+    def _checked_errors(self, X):
+        guard = ExtrapolationGuard(getattr(self, "training_summary_", None),
+                                   feature_columns(self._feature_names()),
+                                   f"{type(self).__name__} scoring")
+        errors = self._errors(X, on_batch=guard.update)
+        guard.warn(stacklevel=4)
+        return errors
 
     def _validate(self, X):
         check_is_fitted(self)
@@ -248,7 +294,7 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
         score : ndarray of shape (n_samples,), dtype float64
             Mean squared reconstruction error, ``-score_samples(X)``.
         """
-        return self._errors(self._validate(X))
+        return self._checked_errors(self._validate(X))
 
     def score_samples(self, X):
         """Normality score: the negative reconstruction error (higher = more normal).
@@ -305,8 +351,8 @@ class AutoEncoderScorer(OutlierMixin, BaseEstimator):
         X_reconstructed : ndarray of shape (n_samples, n_features), dtype float32
         """
         return apply_in_batches(
-            self.net_.module_, self._validate(X), _reconstruction, batch_size=self.batch_size,
-            device=self.net_.device,
+            self.net_.module_, self._validate(X), _reconstruction,
+            batch_size=self.inference_batch_size, device=self.net_.device,
         )
 
 

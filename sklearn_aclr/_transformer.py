@@ -19,15 +19,17 @@ from sklearn_aclr._nets import (
     apply_in_batches,
     loss_curves,
     resolve_device,
-    seeded,
     split_sizes,
     torch_seed,
+    train,
     training_kwargs,
 )
+from sklearn_aclr._summary import ExtrapolationGuard, event_columns, summarize
 from sklearn_aclr._validation import is_stream, validate_events
 from sklearn_aclr.augmentations import Compose, OneOf, default_augmentations, make_augmentation
 from sklearn_aclr.nn import AnomalyCLREncoder
 from sklearn_aclr.nn.losses import ContrastiveLoss
+from sklearn_aclr.persistence import PersistenceMixin
 from sklearn_aclr.preprocessing import fit_scaling
 
 __all__ = ["AnomalyCLRTransformer"]
@@ -41,7 +43,9 @@ def _pooled(module, events):
     return module.pooled(events)
 
 
-class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class AnomalyCLRTransformer(
+    PersistenceMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Learn AnomalyCLR representations of collider events by contrastive self-supervision.
 
     A permutation-invariant Transformer encoder is trained, through skorch, on background
@@ -101,6 +105,8 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         Decoupled weight decay of AdamW.
     batch_size : int, default=256
         Events per step; each brings 2 or 3 views. Larger batches give the loss more negatives.
+    inference_batch_size : int, default=4096
+        Events per batch in ``transform``; it bounds memory and does not change the output.
     max_epochs : int, default=50
         Upper bound on epochs.
     early_stopping : bool, default=True
@@ -110,6 +116,11 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         Fraction of events held out for early stopping.
     patience : int, default=5
         Epochs without improvement before training stops.
+    warm_start : bool, default=False
+        If True and the transformer is fitted, ``fit`` continues that training (weights,
+        optimiser, random streams, early-stopping state) until ``max_epochs`` epochs in all,
+        instead of starting afresh. A fit stopped after some epochs (or interrupted, or
+        pickled and loaded) and continued gives the same model as one uninterrupted fit.
     device : str, default="auto"
         Torch device; ``"auto"`` picks CUDA when available. Augmentations run there too.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
@@ -134,6 +145,10 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         Validation loss per epoch; None without early stopping.
     n_epochs_ : int
         Number of epochs trained.
+    training_summary_ : dict
+        The training background in numbers, JSON-ready: per object type the min, max and
+        quantiles of pT and eta and of the object count. ``transform`` warns when events fall
+        outside these ranges; :meth:`save` writes them into the model card.
     n_features_in_ : int
         Number of input columns seen in fit, after flattening 3D input.
     feature_names_in_ : ndarray of shape (n_features_in,)
@@ -180,10 +195,12 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "inference_batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
         "device": [str],
         "callbacks": [list, None],
         "verbose": ["verbose"],
@@ -210,10 +227,12 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         lr=5e-4,
         weight_decay=0.0,
         batch_size=256,
+        inference_batch_size=4096,
         max_epochs=50,
         early_stopping=True,
         validation_fraction=0.1,
         patience=5,
+        warm_start=False,
         device="auto",
         callbacks=None,
         verbose=0,
@@ -236,10 +255,12 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
+        self.inference_batch_size = inference_batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.warm_start = warm_start
         self.device = device
         self.callbacks = callbacks
         self.verbose = verbose
@@ -268,28 +289,47 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 f"n_heads={self.n_heads} must divide d_model={self.d_model}; for example "
                 f"d_model={self.n_heads * max(1, round(self.d_model / self.n_heads))}."
             )
-        events, self.layout_ = validate_events(self, X, reset=True)
+        resume = self.warm_start and hasattr(self, "net_")
+        events, self.layout_ = validate_events(self, X, reset=not resume)
         data = StreamDataset(events) if is_stream(events) else events
-        batches = _batch_sizes(len(events), self.batch_size, self.early_stopping,
-                               self.validation_fraction)
-        physical, anomalous = self._augmentations()
-        center, scale = fit_scaling(events, self.layout_)
+        self.training_summary_ = summarize(events, event_columns(self.layout_))
         seed = torch_seed(self.random_state)
         self.device_ = resolve_device(self.device)
-        self.net_ = AnomalyCLRNet(
+
+        def make_net():
+            center, scale = fit_scaling(events, self.layout_)
+            return self._make_net(self._module_kwargs(center, scale), seed, len(events))
+
+        self.net_ = train(self, make_net, data, seed)
+        self.loss_curve_, self.validation_loss_curve_ = loss_curves(self.net_)
+        self.n_epochs_ = len(self.loss_curve_)
+        return self
+
+    def _module_kwargs(self, center, scale):
+        """Constructor arguments of the encoder module: JSON-ready, saved in model cards."""
+        return dict(
+            center=center.tolist(),
+            scale=scale.tolist(),
+            collider=bool(self.layout_.is_collider),
+            n_types=int(self.layout_.slot_class.max()) + 1,
+            sincos_phi=self.phi_encoding == "sincos",
+            d_model=self.d_model,
+            n_heads=self.n_heads,
+            n_layers=self.n_layers,
+            dim_feedforward=self.dim_feedforward,
+            dropout=self.dropout,
+            output_dim=self.output_dim,
+            n_head_layers=self.n_head_layers,
+        )
+
+    def _make_net(self, module_kwargs, seed, n_events):
+        """The skorch net that trains the encoder, built from validated parameters."""
+        batches = _batch_sizes(n_events, self.batch_size, self.early_stopping,
+                               self.validation_fraction)
+        physical, anomalous = self._augmentations()
+        return AnomalyCLRNet(
             module=AnomalyCLREncoder,
-            module__center=center.tolist(),
-            module__scale=scale.tolist(),
-            module__collider=self.layout_.is_collider,
-            module__n_types=int(self.layout_.slot_class.max()) + 1,
-            module__sincos_phi=self.phi_encoding == "sincos",
-            module__d_model=self.d_model,
-            module__n_heads=self.n_heads,
-            module__n_layers=self.n_layers,
-            module__dim_feedforward=self.dim_feedforward,
-            module__dropout=self.dropout,
-            module__output_dim=self.output_dim,
-            module__n_head_layers=self.n_head_layers,
+            **{f"module__{key}": value for key, value in module_kwargs.items()},
             criterion=ContrastiveLoss,
             criterion__kind=self.loss,
             criterion__temperature=self.temperature,
@@ -307,11 +347,6 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
                 verbose=self.verbose, callbacks=self.callbacks or (),
             ),
         )
-        with seeded(seed, self.device_):
-            self.net_.fit(data, None)
-        self.loss_curve_, self.validation_loss_curve_ = loss_curves(self.net_)
-        self.n_epochs_ = len(self.loss_curve_)
-        return self
 
     def _augmentations(self):
         default_physical, default_anomalous = default_augmentations(self.layout_)
@@ -342,14 +377,26 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         -------
         X_new : ndarray of shape (n_events, n_features_out), dtype float32
             ``output_dim`` features for ``representation="head"``, ``d_model`` for
-            ``"pooled"``. Computed in batches of ``batch_size``, so memory stays bounded.
+            ``"pooled"``. Computed in batches of ``inference_batch_size``, so memory stays
+            bounded.
+
+        Warns
+        -----
+        ExtrapolationWarning
+            Once per call, with counts, if events fall outside the ranges of the training
+            background recorded in ``training_summary_``.
         """
         check_is_fitted(self)
         events, _ = validate_events(self, X, reset=False)
         fn = _head if self.representation == "head" else _pooled
-        return apply_in_batches(
-            self.net_.module_, events, fn, batch_size=self.batch_size, device=self.net_.device
+        guard = ExtrapolationGuard(getattr(self, "training_summary_", None),
+                                   event_columns(self.layout_), f"{type(self).__name__}.transform")
+        representations = apply_in_batches(
+            self.net_.module_, events, fn, batch_size=self.inference_batch_size,
+            device=self.net_.device, on_batch=guard.update,
         )
+        guard.warn()
+        return representations
 
     @property
     def _n_features_out(self):

@@ -81,8 +81,41 @@ def test_encoder_shapes_and_all_empty_event(events):
         assert encoder(events).shape == (len(events), 8)
         assert encoder.pooled(events).shape == (len(events), 16)
         assert torch.isfinite(encoder(empty)).all()
+    # Training on a batch with an empty event keeps every gradient finite.
+    encoder.train()
+    encoder(torch.cat([events, empty])).sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in encoder.parameters() if p.grad is not None)
     with pytest.raises(ValueError, match="n_heads=3 must divide d_model=16"):
         _encoder(events, n_heads=3)
+
+
+def _reference_pooled(encoder, events):
+    """The encoder's pooled output recomputed on padded events with PyTorch's own
+    ``nn.TransformerEncoderLayer`` carrying the same weights: the packing must not change the
+    arithmetic."""
+    tokens, types, pad_mask = encoder.featurizer(events)
+    x = encoder.embed(tokens) + encoder.type_embed(types)
+    for packed in encoder.layers:
+        width = x.shape[-1]
+        reference = torch.nn.TransformerEncoderLayer(
+            width, packed.n_heads, packed.linear1.out_features, 0.0, batch_first=True,
+            norm_first=True,
+        ).eval()
+        state = {k: v for k, v in packed.state_dict().items() if not k.startswith(("qkv", "out"))}
+        state |= {"self_attn.in_proj_weight": packed.qkv.weight,
+                  "self_attn.in_proj_bias": packed.qkv.bias,
+                  "self_attn.out_proj.weight": packed.out.weight,
+                  "self_attn.out_proj.bias": packed.out.bias}
+        reference.load_state_dict(state)
+        x = reference(x, src_key_padding_mask=pad_mask)
+    return encoder.norm(x).masked_fill(pad_mask.unsqueeze(-1), 0.0).sum(1)
+
+
+def test_packed_layers_match_pytorchs_transformer_layer(events):
+    encoder = _encoder(events)
+    with torch.no_grad():
+        torch.testing.assert_close(encoder.pooled(events), _reference_pooled(encoder, events),
+                                   atol=1e-5, rtol=1e-5)
 
 
 def _hand_anomclr(z, zp, za, tau):

@@ -1,0 +1,343 @@
+"""Save fitted estimators as plain weights plus a JSON model card, and load them safely.
+
+A saved model is a directory of two files:
+
+- ``weights.pt``: the module's tensors, written by ``torch.save`` and read back with
+  ``torch.load(weights_only=True)``, which never runs code from the file;
+- ``card.json``: what is needed to use the model and to judge whether it applies: the package,
+  torch, skorch, scikit-learn and numpy versions, the estimator and its hyperparameters, the
+  event layout, the module's constructor arguments, the fitted attributes (loss curves,
+  threshold) and ``training_summary``: per feature the min, max and quantiles of the training
+  background, which ``transform`` and the scoring methods compare new input with.
+
+Loading builds the estimator from a fixed list of classes and the card's plain values, then
+fills in the tensors. A model written by another version of sklearn-aclr loads with a
+:class:`~sklearn_aclr.exceptions.ModelVersionWarning`. Pickle (or joblib) remains the way to
+keep everything, training state included, between sessions of the same installation.
+
+Examples
+--------
+>>> import tempfile
+>>> import numpy as np
+>>> from sklearn_aclr import AutoEncoderScorer
+>>> from sklearn_aclr.persistence import load_model, read_card
+>>> X = np.random.default_rng(0).normal(size=(200, 4)).astype("float32")
+>>> scorer = AutoEncoderScorer(hidden_layer_sizes=(8,), latent_dim=2, max_epochs=2,
+...                            random_state=0).fit(X)
+>>> with tempfile.TemporaryDirectory() as folder:
+...     path = scorer.save(f"{folder}/scorer")
+...     card = read_card(path)
+...     loaded = load_model(path)
+>>> card["estimator"], sorted(card["training_summary"]["features"])
+('AutoEncoderScorer', ['x0', 'x1', 'x2', 'x3'])
+>>> bool(np.array_equal(loaded.score_samples(X), scorer.score_samples(X)))
+True
+"""
+
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sklearn_aclr._layout import EventLayout, ObjectType
+from sklearn_aclr.exceptions import ModelVersionWarning
+
+__all__ = ["PersistenceMixin", "load_model", "read_card", "save_model"]
+
+FORMAT = "sklearn-aclr-model"
+FORMAT_VERSION = 1
+WEIGHTS = "weights.pt"
+CARD = "card.json"
+
+# Fitted attributes kept in the card; net_ is rebuilt from the module arguments and weights.
+_CURVES = ("loss_curve_", "validation_loss_curve_")
+_PLAIN = ("device_", "n_epochs_", "n_features_in_", "offset_", "training_summary_")
+
+
+class PersistenceMixin:
+    """``save(path)`` and ``load(path)`` for the package's estimators."""
+
+    def save(self, path, *, overwrite=False):
+        """Save the fitted estimator: weights for ``torch.load(weights_only=True)`` + a card.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Directory to create. Written atomically: a failed save leaves nothing behind.
+        overwrite : bool, default=False
+            Replace an existing model at ``path``.
+
+        Returns
+        -------
+        path : pathlib.Path
+            Where the model was written.
+        """
+        return save_model(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path, *, device="auto"):
+        """Load an estimator written by :meth:`save`; no code from the files is run.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A directory written by :meth:`save`.
+        device : str, default="auto"
+            Where the module goes: ``"auto"`` picks CUDA when available.
+
+        Returns
+        -------
+        estimator
+            The fitted estimator, of this class.
+        """
+        return load_model(path, device=device, expected=cls)
+
+
+def _versions():
+    import sklearn
+    import skorch
+
+    import sklearn_aclr
+
+    return {
+        "sklearn_aclr": sklearn_aclr.__version__, "torch": torch.__version__,
+        "skorch": skorch.__version__, "sklearn": sklearn.__version__,
+        "numpy": np.__version__, "python": platform.python_version(),
+    }
+
+
+def _jsonable(value):
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _layout_to_json(layout):
+    if isinstance(layout, EventLayout):
+        return {"EventLayout": {
+            "name": layout.name,
+            "object_types": [dataclasses.asdict(t) for t in layout.object_types],
+            "slot_types": list(layout.slot_types),
+            "features": list(layout.features),
+            "has_class_column": layout.has_class_column,
+        }}
+    return layout
+
+
+def _layout_from_json(value):
+    if isinstance(value, dict):
+        spec = dict(value["EventLayout"])
+        spec["object_types"] = tuple(ObjectType(**t) for t in spec["object_types"])
+        spec["slot_types"] = tuple(spec["slot_types"])
+        spec["features"] = tuple(spec["features"])
+        return EventLayout(**spec)
+    return value
+
+
+def save_model(estimator, path, *, overwrite=False):
+    """Write a fitted estimator to the directory ``path``; see the module's description.
+
+    Parameters
+    ----------
+    estimator : AnomalyCLRTransformer or AutoEncoderScorer
+        A fitted estimator.
+    path : str or path-like
+        Directory to create.
+    overwrite : bool, default=False
+        Replace an existing model at ``path``.
+
+    Returns
+    -------
+    path : pathlib.Path
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it.")
+    params, unsaved = {}, {}
+    for name, value in estimator.get_params(deep=False).items():
+        value = _layout_to_json(value) if name == "layout" else value
+        if isinstance(value, tuple):
+            value = list(value)
+        if _jsonable(value):
+            params[name] = value
+        else:
+            params[name] = None
+            unsaved[name] = repr(value)
+    fitted = {name: getattr(estimator, name) for name in _PLAIN if hasattr(estimator, name)}
+    for name in _CURVES:
+        curve = getattr(estimator, name, None)
+        fitted[name] = None if curve is None else np.asarray(curve, dtype=float).tolist()
+    names = getattr(estimator, "feature_names_in_", None)
+    fitted["feature_names_in_"] = None if names is None else [str(n) for n in names]
+    net = estimator.net_
+    card = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "estimator": type(estimator).__name__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": _versions(),
+        "params": params,
+        "unsaved_params": unsaved,
+        "layout": getattr(getattr(estimator, "layout_", None), "name", None),
+        "module": {
+            "class": type(net.module_).__name__,
+            "kwargs": {k[len("module__"):]: v for k, v in net.get_params().items()
+                       if k.startswith("module__")},
+        },
+        "fitted": fitted,
+        "training_summary": fitted.pop("training_summary_", None),
+    }
+    weights = {k: v.detach().cpu() for k, v in net.module_.state_dict().items()}
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        torch.save(weights, staging / WEIGHTS)
+        (staging / CARD).write_text(json.dumps(card, indent=2) + "\n")
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+            os.replace(path, old / "model")
+            os.replace(staging, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return path
+
+
+def read_card(path):
+    """The model card of a saved model, as a dict, after checking that it is one.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A directory written by ``save``.
+
+    Returns
+    -------
+    card : dict
+    """
+    path = Path(path)
+    card_path = path / CARD
+    if not card_path.is_file():
+        raise FileNotFoundError(
+            f"{str(path)!r} is not a saved sklearn-aclr model: it has no {CARD}. Give the "
+            "directory that estimator.save(path) wrote."
+        )
+    try:
+        card = json.loads(card_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(
+            f"{str(card_path)!r} is not valid JSON ({exc}); the model is damaged. Save it again "
+            "from the fitted estimator."
+        ) from exc
+    if not isinstance(card, dict) or card.get("format") != FORMAT:
+        raise ValueError(f"{str(card_path)!r} is not a sklearn-aclr model card.")
+    if card.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(
+            f"{str(path)!r} uses model format {card['format_version']}, newer than this "
+            f"sklearn-aclr reads ({FORMAT_VERSION}). Upgrade sklearn-aclr to load it."
+        )
+    return card
+
+
+def load_model(path, *, device="auto", expected=None):
+    """Load an estimator written by ``save``; no code from the files is run.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A directory written by ``save``.
+    device : str, default="auto"
+        Where the module goes: ``"auto"`` picks CUDA when available.
+    expected : type, optional
+        Raise a TypeError unless the model is of this class.
+
+    Returns
+    -------
+    estimator : AnomalyCLRTransformer or AutoEncoderScorer
+    """
+    from sklearn_aclr._nets import resolve_device
+    from sklearn_aclr._scorer import AutoEncoderScorer
+    from sklearn_aclr._transformer import AnomalyCLRTransformer
+
+    classes = {cls.__name__: cls for cls in (AnomalyCLRTransformer, AutoEncoderScorer)}
+    path = Path(path)
+    card = read_card(path)
+    cls = classes.get(card.get("estimator"))
+    if cls is None:
+        raise ValueError(f"{str(path)!r} holds an unknown estimator {card.get('estimator')!r}.")
+    if expected is not None and not issubclass(cls, expected):
+        raise TypeError(
+            f"{str(path)!r} holds a {cls.__name__}; load it with {cls.__name__}.load or "
+            "sklearn_aclr.persistence.load_model."
+        )
+    saved_version = card["versions"].get("sklearn_aclr")
+    versions = _versions()
+    if saved_version != versions["sklearn_aclr"]:
+        warnings.warn(
+            f"{str(path)!r} was saved by sklearn-aclr {saved_version} (torch "
+            f"{card['versions'].get('torch')}); this is {versions['sklearn_aclr']} (torch "
+            f"{versions['torch']}). Its outputs may differ; check them on known events, or "
+            "refit with this version.",
+            ModelVersionWarning,
+            stacklevel=3 if expected else 2,
+        )
+    try:
+        weights = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{str(path)!r} has a card but no {WEIGHTS}.") from None
+    except Exception as exc:  # torch raises several types for damaged files
+        raise ValueError(
+            f"{str(path / WEIGHTS)!r} could not be read as plain tensors ({exc}). The file is "
+            "damaged or was not written by sklearn-aclr."
+        ) from exc
+
+    params = dict(card["params"])
+    if "layout" in params:
+        params["layout"] = _layout_from_json(params["layout"])
+    if isinstance(params.get("hidden_layer_sizes"), list):
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    estimator = cls(**{k: v for k, v in params.items() if k not in card["unsaved_params"]})
+    estimator._validate_params()
+    fitted = card["fitted"]
+    for name in _PLAIN:
+        if name in fitted:
+            setattr(estimator, name, fitted[name])
+    estimator.training_summary_ = card.get("training_summary")
+    for name in _CURVES:
+        curve = fitted.get(name)
+        setattr(estimator, name, None if curve is None else np.asarray(curve, dtype=np.float64))
+    if fitted.get("feature_names_in_") is not None:
+        estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+    if hasattr(estimator, "layout"):
+        from sklearn_aclr._layout import get_layout
+
+        estimator.layout_ = get_layout(estimator.layout, estimator.n_features_in_)
+    estimator.device_ = resolve_device(device)
+    n_events = (card.get("training_summary") or {}).get("n_events", 2 * estimator.batch_size)
+    net = estimator._make_net(card["module"]["kwargs"], 0, max(n_events, 4))
+    net.initialize()
+    try:
+        net.module_.load_state_dict(weights)
+    except (RuntimeError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"The weights in {str(path)!r} do not fit the module its card describes ({exc})."
+        ) from exc
+    estimator.net_ = net
+    return estimator
