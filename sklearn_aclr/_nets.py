@@ -85,7 +85,7 @@ class FiniteLoss(Callback):
         if loss is not None and not torch.isfinite(loss).all():
             stage = "training" if training else "validation"
             raise FloatingPointError(
-                f"The {stage} loss became {float(loss)} in epoch {len(net.history)}, so "
+                f"The {stage} loss became {loss.item()} in epoch {len(net.history)}, so "
                 f"training stopped. Try a lower lr (now {net.lr}), look for extreme values in "
                 "the training events, or refit with another random_state."
             )

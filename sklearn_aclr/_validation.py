@@ -1,5 +1,7 @@
 """Input validation shared by the estimators: sklearn's checks first, then the event physics."""
 
+import os
+
 import numpy as np
 from scipy import sparse
 from sklearn.utils.validation import validate_data
@@ -124,7 +126,26 @@ def reject_3d(estimator, X):
 
 
 def _as_array(X):
-    """X as a numpy array, except sparse matrices and DataFrames, which validate_data reads."""
+    """X as a numpy array, except sparse matrices and DataFrames, which validate_data reads.
+
+    A file path, or an array of strings or objects that are not numbers, gets an error that
+    says what to pass instead.
+    """
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"Got the path {X!r} instead of events. Read the file first with "
+            "sklearn_aclr.datasets.load_adc2021(path), or stream it with ADC2021Stream(path)."
+        )
     if sparse.issparse(X) or hasattr(X, "iloc"):
         return X
-    return np.asarray(X)
+    X = np.asarray(X)
+    if X.dtype.kind in "OUSV":
+        try:
+            return X.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"Events must be numbers, but this {X.dtype} array holds values that are not "
+                f"({exc}). Convert it with np.asarray(X, dtype=np.float32) once it holds only "
+                "numbers."
+            ) from None
+    return X
