@@ -14,20 +14,92 @@ from sklearn.utils import check_random_state
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, ProgressBar
 from skorch.dataset import ValidSplit, unpack_data
-from skorch.utils import to_tensor
 
 from sklearn_aclr.exceptions import TrainingInterruptedWarning
 
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
-class AutoEncoderNet(NeuralNet):
+
+def to_device(x, device):
+    """An array or tensor on ``device``; host memory is pinned and copied without blocking
+    when the device is a GPU, so the copy overlaps with the work already queued there."""
+    tensor = torch.as_tensor(x)
+    if torch.device(device).type == "cuda":
+        if not tensor.is_cuda:
+            tensor = tensor.pin_memory()
+        return tensor.to(device, non_blocking=True)
+    return tensor.to(device)
+
+
+def autocast(device, precision):
+    """``torch.autocast`` for ``precision`` ("float32" disables it) on ``device``'s type."""
+    dtype = PRECISIONS[precision]
+    return torch.autocast(torch.device(device).type, dtype=dtype or torch.float32,
+                          enabled=dtype is not None)
+
+
+class MixedPrecisionMixin:
+    """Forward passes under autocast, in ``precision``; float16 training adds a GradScaler.
+
+    The nets' outputs, and so the losses, are float32 whatever the precision.
+    """
+
+    precision = "float32"
+
+    def _autocast(self):
+        return autocast(self.device, self.precision)
+
+    def _grad_scaler(self):
+        if self.precision != "float16":
+            return None
+        if "grad_scaler_" not in self.__dict__:
+            self.grad_scaler_ = torch.amp.GradScaler(torch.device(self.device).type)
+        return self.grad_scaler_
+
+    def train_step_single(self, batch, **fit_params):
+        scaler = self._grad_scaler()
+        if scaler is None:
+            return super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        scaler.scale(loss).backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def train_step(self, batch, **fit_params):
+        scaler = self._grad_scaler()
+        if scaler is None:
+            return super().train_step(batch, **fit_params)
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        scaler.step(self.optimizer_)
+        scaler.update()
+        return step
+
+
+class AutoEncoderNet(MixedPrecisionMixin, NeuralNet):
     """A skorch net whose loss compares the module's output with its input.
 
     ``fit(X, None)`` trains a reconstruction model; the criterion (``MSELoss`` in
     :class:`~sklearn_aclr.AutoEncoderScorer`) receives ``(reconstruction, X)``.
+
+    Parameters
+    ----------
+    precision : {"float32", "bfloat16", "float16"}, default="float32"
+        Precision of the forward passes (autocast).
     """
 
+    def __init__(self, *args, precision="float32", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.precision = precision
+
+    def infer(self, x, **fit_params):
+        with self._autocast():
+            return self.module_(to_device(x, self.device), **fit_params).float()
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.criterion_(y_pred, to_tensor(X, device=self.device))
+        return self.criterion_(y_pred, to_device(X, self.device))
 
 
 def resolve_device(device):
@@ -207,6 +279,8 @@ def training_kwargs(
         callbacks=callbacks,
         iterator_train__shuffle=True,
         iterator_train__generator=torch.Generator().manual_seed(seed),
+        iterator_train__pin_memory=torch.device(device).type == "cuda",
+        iterator_valid__pin_memory=torch.device(device).type == "cuda",
         device=device,
         verbose=int(verbose),
     )
@@ -266,12 +340,13 @@ class StreamDataset(torch.utils.data.Dataset):
 _NO_TARGET = np.float32(0)
 
 
-def apply_in_batches(module, X, fn, *, batch_size, device, on_batch=None):
+def apply_in_batches(module, X, fn, *, batch_size, device, on_batch=None, precision="float32"):
     """``fn(module, x_batch)`` over ``X`` in batches without autograd; returns a numpy array.
 
     ``X`` is an array or anything sliced like one, such as an ADC2021Stream. Memory stays
     bounded by ``batch_size`` whatever the size of ``X``. ``on_batch(batch)``, if given, sees
-    each numpy batch first (to summarise or check the input in the same pass).
+    each numpy batch first (to summarise or check the input in the same pass). The module
+    runs under autocast in ``precision``; the output is float32.
     """
     module.eval()
     outputs = []
@@ -280,18 +355,23 @@ def apply_in_batches(module, X, fn, *, batch_size, device, on_batch=None):
             batch = np.asarray(X[start : start + batch_size])
             if on_batch is not None:
                 on_batch(batch)
-            outputs.append(fn(module, torch.as_tensor(batch, device=device)).float().cpu().numpy())
+            with autocast(device, precision):
+                output = fn(module, to_device(batch, device))
+            outputs.append(output.float().cpu().numpy())
     return np.concatenate(outputs)
 
 
-class AnomalyCLRNet(NeuralNet):
+class AnomalyCLRNet(MixedPrecisionMixin, NeuralNet):
     """A skorch net that trains an encoder contrastively on views it builds for each batch.
 
-    For a batch of events it makes the physical view (``physical``) and, for the AnomCLR
-    losses, the anomalous view (``anomalous``), runs each view through the module and hands
-    the stacked representations to the criterion
-    (:class:`~sklearn_aclr.nn.losses.ContrastiveLoss`). Augmentations run on the net's device
-    and draw from generators seeded with ``seed`` (one for training, one for validation).
+    For a batch of events, ``infer`` makes the physical view (``physical``) and, for the
+    AnomCLR losses, the anomalous view (``anomalous``), runs each view through the module and
+    returns the stacked representations, which the criterion
+    (:class:`~sklearn_aclr.nn.losses.ContrastiveLoss`) turns into the loss. Building the views
+    inside ``infer`` keeps skorch's own training steps, and those of its AccelerateMixin, in
+    charge. Augmentations run on the net's device and draw from generators seeded with
+    ``seed`` (one for training, one for validation; offset by the process index in
+    distributed training).
 
     Parameters
     ----------
@@ -301,19 +381,28 @@ class AnomalyCLRNet(NeuralNet):
         ``anomalous(events, generator=g)``, the negative view.
     seed : int, default=0
         Seed of the augmentation generators.
+    precision : {"float32", "bfloat16", "float16"}, default="float32"
+        Precision of the encoder's forward passes (autocast); augmentations stay float32.
     """
 
-    def __init__(self, *args, physical, anomalous, seed=0, **kwargs):
+    def __init__(self, *args, physical, anomalous, seed=0, precision="float32", **kwargs):
         super().__init__(*args, **kwargs)
         self.physical = physical
         self.anomalous = anomalous
         self.seed = seed
+        self.precision = precision
+
+    def _device(self):
+        accelerator = getattr(self, "accelerator", None)
+        return accelerator.device if accelerator is not None else self.device
 
     def _generator(self, stage):
         generators = self.__dict__.setdefault("generators_", {})
         if stage not in generators:
-            offset = {"train": 0, "valid": 1}[stage]
-            generator = torch.Generator(device=self.device).manual_seed(self.seed + offset)
+            accelerator = getattr(self, "accelerator", None)
+            process = accelerator.process_index if accelerator is not None else 0
+            offset = {"train": 0, "valid": 1}[stage] + 2 * process
+            generator = torch.Generator(device=self._device()).manual_seed(self.seed + offset)
             # A pickled net continues its augmentation streams where they were.
             saved = self.__dict__.get("generator_states_", {}).get(stage)
             if saved is not None and saved[0] == generator.device.type:
@@ -322,33 +411,22 @@ class AnomalyCLRNet(NeuralNet):
         return generators[stage]
 
     def _views(self, Xi, stage):
-        events = to_tensor(Xi, device=self.device)
+        events = to_device(Xi, self._device())
         generator = self._generator(stage)
         views = [events, self.physical(events, generator=generator)]
         if self.criterion_.n_views == 3:
             views.append(self.anomalous(events, generator=generator))
         return views
 
-    def _represent(self, views, **fit_params):
-        # One pass per view: the encoder pads each pass to its fullest event, and anomalous
-        # views (with added objects) are much fuller than the others.
-        return torch.cat([self.infer(view, **fit_params) for view in views])  # (n_views * B, D)
+    def infer(self, x, **fit_params):
+        """Representations of the views of the events ``x``, stacked: (n_views * B, D).
 
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        y_pred = self._represent(self._views(Xi, "train"), **fit_params)
-        loss = self.get_loss(y_pred, yi, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
-
-    def validation_step(self, batch, **fit_params):
-        self._set_training(False)
-        Xi, yi = unpack_data(batch)
-        with torch.no_grad():
-            y_pred = self._represent(self._views(Xi, "valid"), **fit_params)
-            loss = self.get_loss(y_pred, yi, training=False)
-        return {"loss": loss, "y_pred": y_pred}
+        One pass per view: the encoder pads each pass to its fullest event, and anomalous
+        views (with added objects) are much fuller than the others.
+        """
+        views = self._views(x, "train" if self.module_.training else "valid")
+        with self._autocast():
+            return torch.cat([self.module_(view, **fit_params).float() for view in views])
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred)

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_aclr._nets import (
@@ -61,7 +61,7 @@ class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
         Decoupled weight decay of AdamW.
     batch_size : int, default=256
         Events per training step.
-    inference_batch_size : int, default=4096
+    inference_batch_size : int, default=1024
         Events per batch when scoring; it bounds memory and does not change the scores.
     max_epochs : int, default=100
         Upper bound on training epochs.
@@ -79,6 +79,10 @@ class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
     contamination : float, default=0.1
         Expected fraction of outliers in the training data, in (0, 0.5]. Sets ``offset_``, the
         threshold of :meth:`predict`; the scores themselves do not depend on it.
+    precision : {"float32", "bfloat16", "float16"}, default="float32"
+        Precision of the network's forward passes in training and inference, through
+        ``torch.autocast``: bfloat16 or float16 roughly halve memory and run faster on GPUs
+        with tensor cores (float16 training adds gradient scaling). Outputs stay float32.
     device : str, default="auto"
         Torch device; ``"auto"`` picks CUDA when available, else the CPU.
     verbose : int, default=0
@@ -152,6 +156,7 @@ class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
         "patience": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
+        "precision": [StrOptions({"float32", "bfloat16", "float16"})],
         "device": [str],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -165,13 +170,14 @@ class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
         lr=1e-3,
         weight_decay=0.0,
         batch_size=256,
-        inference_batch_size=4096,
+        inference_batch_size=1024,
         max_epochs=100,
         early_stopping=True,
         validation_fraction=0.1,
         patience=10,
         warm_start=False,
         contamination=0.1,
+        precision="float32",
         device="auto",
         verbose=0,
         random_state=None,
@@ -188,6 +194,7 @@ class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
         self.patience = patience
         self.warm_start = warm_start
         self.contamination = contamination
+        self.precision = precision
         self.device = device
         self.verbose = verbose
         self.random_state = random_state
@@ -247,6 +254,7 @@ class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
             criterion=torch.nn.MSELoss,
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=self.weight_decay,
+            precision=self.precision,
             **training_kwargs(
                 seed=seed, device=self.device_, lr=self.lr, batch_size=self.batch_size,
                 max_epochs=self.max_epochs, early_stopping=self.early_stopping,
@@ -264,7 +272,7 @@ class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
     def _errors(self, X, on_batch=None):
         return apply_in_batches(
             self.net_.module_, X, _squared_error, batch_size=self.inference_batch_size,
-            device=self.net_.device, on_batch=on_batch,
+            device=self.net_.device, precision=self.precision, on_batch=on_batch,
         ).astype(np.float64)
 
     def _checked_errors(self, X):
@@ -353,6 +361,7 @@ class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
         return apply_in_batches(
             self.net_.module_, self._validate(X), _reconstruction,
             batch_size=self.inference_batch_size, device=self.net_.device,
+            precision=self.precision,
         )
 
 

@@ -143,7 +143,7 @@ def _as_array(X):
         try:
             return X.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise ValueError(
+            raise type(exc)(
                 f"Events must be numbers, but this {X.dtype} array holds values that are not "
                 f"({exc}). Convert it with np.asarray(X, dtype=np.float32) once it holds only "
                 "numbers."
