@@ -46,14 +46,19 @@ class MixedPrecisionMixin:
 
     precision = "float32"
 
+    def _device(self):
+        """Where tensors go: the accelerator's device in distributed training."""
+        accelerator = getattr(self, "accelerator", None)
+        return accelerator.device if accelerator is not None else self.device
+
     def _autocast(self):
-        return autocast(self.device, self.precision)
+        return autocast(self._device(), self.precision)
 
     def _grad_scaler(self):
         if self.precision != "float16":
             return None
         if "grad_scaler_" not in self.__dict__:
-            self.grad_scaler_ = torch.amp.GradScaler(torch.device(self.device).type)
+            self.grad_scaler_ = torch.amp.GradScaler(torch.device(self._device()).type)
         return self.grad_scaler_
 
     def train_step_single(self, batch, **fit_params):
@@ -96,10 +101,10 @@ class AutoEncoderNet(MixedPrecisionMixin, NeuralNet):
 
     def infer(self, x, **fit_params):
         with self._autocast():
-            return self.module_(to_device(x, self.device), **fit_params).float()
+            return self.module_(to_device(x, self._device()), **fit_params).float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.criterion_(y_pred, to_device(X, self.device))
+        return self.criterion_(y_pred, to_device(X, self._device()))
 
 
 def resolve_device(device):
@@ -199,7 +204,7 @@ def train(estimator, make_net, data, seed):
     net = getattr(estimator, "net_", None) if estimator.warm_start else None
     if net is None:
         net = make_net()
-        with seeded(seed, net.device) as rng:
+        with seeded(seed, estimator.device_) as rng:
             net.fit(data, None)
     else:
         remaining = estimator.max_epochs - len(net.history)
@@ -214,7 +219,7 @@ def train(estimator, make_net, data, seed):
         net.max_epochs = remaining
         net.resuming_ = True
         try:
-            with seeded(seed, net.device, state=getattr(net, "rng_state_", None)) as rng:
+            with seeded(seed, estimator.device_, state=getattr(net, "rng_state_", None)) as rng:
                 net.partial_fit(data, None)
         finally:
             net.resuming_ = False
@@ -257,6 +262,7 @@ def training_kwargs(
     NaN or infinite loss stops training with an error.
     """
     user_callbacks = list(callbacks)
+    pin_memory = device is not None and torch.device(device).type == "cuda"
     # Early stopping comes before the user's callbacks, so that it has recorded an epoch
     # before any of theirs can end training there.
     callbacks = [("finite_loss", FiniteLoss())]
@@ -279,8 +285,8 @@ def training_kwargs(
         callbacks=callbacks,
         iterator_train__shuffle=True,
         iterator_train__generator=torch.Generator().manual_seed(seed),
-        iterator_train__pin_memory=torch.device(device).type == "cuda",
-        iterator_valid__pin_memory=torch.device(device).type == "cuda",
+        iterator_train__pin_memory=pin_memory,
+        iterator_valid__pin_memory=pin_memory,
         device=device,
         verbose=int(verbose),
     )
@@ -306,6 +312,12 @@ def check_validation_size(n_samples, early_stopping, validation_fraction):
             f"n_samples={n_samples} training events, which leaves no events on one side. "
             "Pass more events, or set early_stopping=False."
         )
+
+
+def unwrapped(module):
+    """The module itself, out of a DistributedDataParallel wrapper (Accelerate's)."""
+    return module.module if isinstance(module, torch.nn.parallel.DistributedDataParallel) \
+        else module
 
 
 def loss_curves(net):
@@ -391,10 +403,6 @@ class AnomalyCLRNet(MixedPrecisionMixin, NeuralNet):
         self.anomalous = anomalous
         self.seed = seed
         self.precision = precision
-
-    def _device(self):
-        accelerator = getattr(self, "accelerator", None)
-        return accelerator.device if accelerator is not None else self.device
 
     def _generator(self, stage):
         generators = self.__dict__.setdefault("generators_", {})

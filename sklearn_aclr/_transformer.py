@@ -9,7 +9,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_aclr._layout import EventLayout
@@ -23,6 +23,7 @@ from sklearn_aclr._nets import (
     torch_seed,
     train,
     training_kwargs,
+    unwrapped,
 )
 from sklearn_aclr._summary import ExtrapolationGuard, event_columns, summarize
 from sklearn_aclr._validation import is_stream, validate_events
@@ -127,6 +128,12 @@ class AnomalyCLRTransformer(
         with tensor cores (float16 training adds gradient scaling). Outputs stay float32.
     device : str, default="auto"
         Torch device; ``"auto"`` picks CUDA when available. Augmentations run there too.
+    accelerator : accelerate.Accelerator, default=None
+        Train data-parallel through skorch's ``AccelerateMixin``: start the script with
+        ``accelerate launch`` and every process trains on its share of the batches, with
+        gradients averaged; the accelerator places the model (``device`` is then ignored)
+        and sets mixed precision (keep ``precision="float32"``); needs
+        ``early_stopping=False``. See :mod:`sklearn_aclr.distributed`.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks, for example ``skorch.callbacks.Checkpoint``.
     verbose : int, default=0
@@ -207,6 +214,7 @@ class AnomalyCLRTransformer(
         "warm_start": ["boolean"],
         "precision": [StrOptions({"float32", "bfloat16", "float16"})],
         "device": [str],
+        "accelerator": [None, HasMethods(["prepare", "backward"])],
         "callbacks": [list, None],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -240,6 +248,7 @@ class AnomalyCLRTransformer(
         warm_start=False,
         precision="float32",
         device="auto",
+        accelerator=None,
         callbacks=None,
         verbose=0,
         random_state=None,
@@ -269,6 +278,7 @@ class AnomalyCLRTransformer(
         self.warm_start = warm_start
         self.precision = precision
         self.device = device
+        self.accelerator = accelerator
         self.callbacks = callbacks
         self.verbose = verbose
         self.random_state = random_state
@@ -301,7 +311,20 @@ class AnomalyCLRTransformer(
         data = StreamDataset(events) if is_stream(events) else events
         self.training_summary_ = summarize(events, event_columns(self.layout_))
         seed = torch_seed(self.random_state)
-        self.device_ = resolve_device(self.device)
+        if self.accelerator is not None and self.early_stopping:
+            raise ValueError(
+                "Early stopping is not available with an accelerator: each process would "
+                "judge its own share of the validation events and they could stop apart. Set "
+                "early_stopping=False and choose max_epochs."
+            )
+        if self.accelerator is not None and self.precision != "float32":
+            raise ValueError(
+                f"With an accelerator, set mixed precision on it, for example "
+                f"Accelerator(mixed_precision='bf16'), and keep precision='float32'; got "
+                f"precision={self.precision!r}."
+            )
+        self.device_ = (str(self.accelerator.device) if self.accelerator is not None
+                        else resolve_device(self.device))
 
         def make_net():
             center, scale = fit_scaling(events, self.layout_)
@@ -334,7 +357,13 @@ class AnomalyCLRTransformer(
         batches = _batch_sizes(n_events, self.batch_size, self.early_stopping,
                                self.validation_fraction)
         physical, anomalous = self._augmentations()
-        return AnomalyCLRNet(
+        net_class, distributed = AnomalyCLRNet, {}
+        if self.accelerator is not None:
+            from sklearn_aclr.distributed import accelerated_net_class
+
+            net_class, distributed = accelerated_net_class(AnomalyCLRNet), {
+                "accelerator": self.accelerator}
+        return net_class(
             module=AnomalyCLREncoder,
             **{f"module__{key}": value for key, value in module_kwargs.items()},
             criterion=ContrastiveLoss,
@@ -348,9 +377,11 @@ class AnomalyCLRTransformer(
             seed=seed,
             iterator_train__drop_last=batches["drop_last_train"],
             iterator_valid__drop_last=batches["drop_last_valid"],
+            **distributed,
             **training_kwargs(
-                seed=seed, device=self.device_, lr=self.lr, batch_size=self.batch_size,
-                max_epochs=self.max_epochs, early_stopping=self.early_stopping,
+                seed=seed, device=None if distributed else self.device_, lr=self.lr,
+                batch_size=self.batch_size, max_epochs=self.max_epochs,
+                early_stopping=self.early_stopping,
                 validation_fraction=self.validation_fraction, patience=self.patience,
                 verbose=self.verbose, callbacks=self.callbacks or (),
             ),
@@ -400,8 +431,8 @@ class AnomalyCLRTransformer(
         guard = ExtrapolationGuard(getattr(self, "training_summary_", None),
                                    event_columns(self.layout_), f"{type(self).__name__}.transform")
         representations = apply_in_batches(
-            self.net_.module_, events, fn, batch_size=self.inference_batch_size,
-            device=self.net_.device, precision=self.precision, on_batch=guard.update,
+            unwrapped(self.net_.module_), events, fn, batch_size=self.inference_batch_size,
+            device=self.device_, precision=self.precision, on_batch=guard.update,
         )
         guard.warn()
         return representations

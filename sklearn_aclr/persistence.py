@@ -183,6 +183,8 @@ def save_model(estimator, path, *, overwrite=False):
     names = getattr(estimator, "feature_names_in_", None)
     fitted["feature_names_in_"] = None if names is None else [str(n) for n in names]
     net = estimator.net_
+    module = net.module_.module if isinstance(
+        net.module_, torch.nn.parallel.DistributedDataParallel) else net.module_
     card = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -193,14 +195,14 @@ def save_model(estimator, path, *, overwrite=False):
         "unsaved_params": unsaved,
         "layout": getattr(getattr(estimator, "layout_", None), "name", None),
         "module": {
-            "class": type(net.module_).__name__,
+            "class": type(module).__name__,
             "kwargs": {k[len("module__"):]: v for k, v in net.get_params().items()
                        if k.startswith("module__")},
         },
         "fitted": fitted,
         "training_summary": fitted.pop("training_summary_", None),
     }
-    weights = {k: v.detach().cpu() for k, v in net.module_.state_dict().items()}
+    weights = {k: v.detach().cpu() for k, v in module.state_dict().items()}
 
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))

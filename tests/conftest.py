@@ -5,6 +5,16 @@ import torch
 from sklearn_aclr.datasets import make_adc_events
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked gpu run where torch sees a CUDA device and are skipped elsewhere."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     """Every test starts from the same global RNG state, so failures reproduce."""

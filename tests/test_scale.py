@@ -1,0 +1,123 @@
+"""Scale: reduced precision, GPUs, model selection on a Dask cluster, data-parallel training."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler
+from sklearn_aclr._nets import to_device
+from sklearn_aclr.datasets import make_adc_events
+from sklearn_aclr.metrics import anomaly_auc_scorer
+from sklearn_aclr.model_selection import BackgroundKFold
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, output_dim=8,
+             max_epochs=2, batch_size=64, random_state=0)
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "float16"])
+def test_reduced_precision_trains_and_returns_float32(background, precision):
+    clr = AnomalyCLRTransformer(**SMALL, precision=precision, device="cpu").fit(background)
+    Z = clr.transform(background)
+    assert Z.dtype == np.float32 and np.isfinite(Z).all()
+    assert np.isfinite(clr.loss_curve_).all()
+    reference = AnomalyCLRTransformer(**SMALL, device="cpu").fit(background)
+    assert not np.array_equal(Z, reference.transform(background))  # autocast did act
+    scorer = AutoEncoderScorer(max_epochs=2, precision=precision, device="cpu",
+                               random_state=0).fit(Z)
+    assert np.isfinite(scorer.score_samples(Z)).all()
+
+
+def test_accelerator_settings_that_cannot_work_are_refused(background):
+    accelerate = pytest.importorskip("accelerate")
+    accelerator = accelerate.Accelerator(cpu=True)
+    with pytest.raises(ValueError, match="early_stopping=False"):
+        AnomalyCLRTransformer(**SMALL, accelerator=accelerator).fit(background)
+    with pytest.raises(ValueError, match="mixed_precision='bf16'"):
+        AnomalyCLRTransformer(**SMALL, accelerator=accelerator, early_stopping=False,
+                              precision="bfloat16").fit(background)
+
+
+# --- GPU (run where torch sees CUDA) ----------------------------------------------------------
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("precision", ["float32", "bfloat16", "float16"])
+def test_training_and_inference_on_the_gpu(background, tmp_path, precision):
+    clr = AnomalyCLRTransformer(**SMALL, device="cuda", precision=precision).fit(background)
+    assert clr.device_.startswith("cuda")
+    assert next(clr.net_.module_.parameters()).is_cuda
+    Z = clr.transform(background)
+    assert Z.dtype == np.float32 and np.isfinite(Z).all()
+    # augmentations ran on the device: their generators live there
+    assert all(g.device.type == "cuda" for g in clr.net_.generators_.values())
+    loaded = AnomalyCLRTransformer.load(clr.save(tmp_path / "clr"), device="cpu")
+    np.testing.assert_allclose(loaded.transform(background), Z, rtol=1e-2, atol=1e-2)
+
+
+@pytest.mark.gpu
+def test_host_batches_are_pinned_and_copied_without_blocking():
+    x = to_device(np.ones((4, 19, 4), dtype=np.float32), "cuda")
+    assert x.is_cuda
+    clr = AnomalyCLRTransformer(**SMALL, device="cuda")
+    assert clr.fit(make_adc_events(200, random_state=0)[0]).net_.iterator_train__pin_memory
+
+
+@pytest.mark.gpu
+def test_the_same_seed_gives_the_same_model_on_the_gpu(background):
+    first = AnomalyCLRTransformer(**SMALL, device="cuda").fit(background)
+    second = AnomalyCLRTransformer(**SMALL, device="cuda").fit(background)
+    np.testing.assert_allclose(first.loss_curve_, second.loss_curve_, rtol=1e-5)
+
+
+# --- model selection on a Dask cluster --------------------------------------------------------
+
+def test_grid_search_on_a_dask_cluster_equals_n_jobs_1(labelled):
+    distributed = pytest.importorskip("distributed")
+    import joblib
+
+    from sklearn_aclr.distributed import TorchThreads
+
+    X, y = labelled
+    pipeline = make_pipeline(EventScaler(), AutoEncoderScorer(
+        hidden_layer_sizes=(16,), max_epochs=3, device="cpu", random_state=0))
+    search = GridSearchCV(pipeline, {"autoencoderscorer__latent_dim": [2, 4]},
+                          cv=BackgroundKFold(2), scoring=anomaly_auc_scorer, refit=False)
+    serial = search.set_params(n_jobs=1).fit(X, y).cv_results_["split0_test_score"]
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        client.register_plugin(TorchThreads(1))
+        assert set(client.run(torch.get_num_threads).values()) == {1}
+        with joblib.parallel_backend("dask"):
+            on_cluster = search.set_params(n_jobs=-1).fit(X, y).cv_results_
+    np.testing.assert_array_equal(on_cluster["split0_test_score"], serial)
+
+
+# --- data-parallel training with Accelerate ---------------------------------------------------
+
+def test_two_processes_train_one_model(tmp_path):
+    pytest.importorskip("accelerate")
+    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               "--nproc_per_node", "2", str(ROOT / "examples" / "distributed_training.py"),
+               "--n-events", "600", "--epochs", "2", "--small", "--output", str(tmp_path)]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    reports = [json.loads((tmp_path / f"process{i}.json").read_text()) for i in (0, 1)]
+    assert [r["n_processes"] for r in reports] == [2, 2]
+    # The gradients were averaged: both processes end with the same weights ...
+    assert reports[0]["weights_sum"] == reports[1]["weights_sum"]
+    # ... after training on different shares of the events.
+    assert reports[0]["loss_curve"] != reports[1]["loss_curve"]
+    model = AnomalyCLRTransformer.load(tmp_path / "model")
+    events = make_adc_events(50, random_state=1)[0]
+    assert np.isfinite(model.transform(events)).all()
