@@ -3,8 +3,9 @@
 ``fit`` records a summary of its input: for every checked column the minimum, maximum and a
 few quantiles (for collider events: each object type's pT and eta, and the number of objects
 of each type). ``transform`` and the scoring methods then count the events whose values fall
-outside the recorded ranges and warn once per call (:class:`ExtrapolationWarning`). The summary
-is plain JSON, and is written into the card of a saved model.
+outside the recorded ranges (widened by a tenth of their width) and warn once per call
+(:class:`ExtrapolationWarning`). The summary is plain JSON, and is written into the card of a
+saved model.
 """
 
 import warnings
@@ -17,6 +18,10 @@ QUANTILE_LEVELS = (0.001, 0.01, 0.5, 0.99, 0.999)
 # Quantiles are taken on a strided subsample of at most this many events (min and max are
 # exact), so that summarising a stream of any size reads it once, in bounded memory.
 _QUANTILE_EVENTS = 100_000
+# The guard's range is the training range widened by this fraction of its width on either
+# side: values just beyond the largest training value are what a fresh sample of the same
+# background gives (the chance is 2 / (n + 1) per feature), not an extrapolation.
+_MARGIN = 0.1
 
 
 def event_columns(layout):
@@ -145,7 +150,9 @@ class ExtrapolationGuard:
             limits = self.summary["features"].get(name)
             if limits is None or limits["min"] is None:
                 continue
-            bad = present & ((values < limits["min"]) | (values > limits["max"]))
+            margin = _MARGIN * (limits["max"] - limits["min"])
+            low, high = limits["min"] - margin, limits["max"] + margin
+            bad = present & ((values < low) | (values > high))
             bad = bad.any(axis=1)
             if bad.any():
                 self.by_feature[name] = self.by_feature.get(name, 0) + int(bad.sum())

@@ -57,7 +57,14 @@ class TorchThreads(_WorkerPlugin):
         self.n_threads = n_threads
 
     def setup(self, worker=None):
+        """Set torch's thread count in the worker that starts."""
         torch.set_num_threads(self.n_threads)
+
+    def teardown(self, worker=None):
+        """Nothing to undo when the worker stops."""
+
+    def transition(self, key, start, finish, **kwargs):
+        """Task transitions do not concern this plugin."""
 
 
 def accelerated_net_class(net_class):
