@@ -21,13 +21,13 @@ Prints a table and writes ``benchmarks/results/stream_memory.json``.
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
+
+from _common import print_table, write_report
 
 SCENARIOS = ("loaded", "stream-baseline", "stream-anomalyclr")
 
@@ -75,8 +75,7 @@ def main():
     parser.add_argument("--n-events", type=int, default=1_000_000)
     parser.add_argument("--scenario", choices=SCENARIOS, help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
-    parser.add_argument("--output", default=Path(__file__).parent / "results" /
-                        "stream_memory.json")
+    parser.add_argument("--output")
     args = parser.parse_args()
     if args.scenario:  # child process
         print(json.dumps(run(args.scenario, args.path)))
@@ -95,25 +94,11 @@ def main():
             results.append(json.loads(out.strip().splitlines()[-1]))
             print(results[-1], flush=True)
 
-    import torch
-
-    import sklearn_aclr
-
-    report = {
-        "benchmark": "stream_memory",
-        "n_events": args.n_events,
-        "file_mb": round(size_mb),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
-        "versions": {"sklearn_aclr": sklearn_aclr.__version__, "torch": torch.__version__},
-        "results": results,
-    }
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n{args.n_events:,} events, HDF5 file {size_mb:.0f} MB")
-    print(f"{'scenario':<20} {'peak RSS [MB]':>14} {'time [s]':>9}")
-    for r in results:
-        print(f"{r['scenario']:<20} {r['peak_rss_mb']:>14} {r['seconds']:>9}")
-
+    write_report("stream_memory", {"n_events": args.n_events, "file_mb": round(size_mb),
+                                   "results": results}, args.output)
+    print_table(results, [("scenario", "scenario", ""), ("peak_rss_mb", "peak RSS [MB]", "d"),
+                          ("seconds", "time [s]", "")],
+                title=f"{args.n_events:,} events, HDF5 file {size_mb:.0f} MB")
 
 if __name__ == "__main__":
     main()

@@ -47,7 +47,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sklearn_aclr._layout import EventLayout, ObjectType
+from sklearn_aclr._layout import EventLayout, ObjectType, get_layout
+from sklearn_aclr._nets import resolve_device, unwrapped
 from sklearn_aclr.exceptions import ModelVersionWarning
 
 __all__ = ["PersistenceMixin", "load_model", "read_card", "save_model"]
@@ -183,8 +184,7 @@ def save_model(estimator, path, *, overwrite=False):
     names = getattr(estimator, "feature_names_in_", None)
     fitted["feature_names_in_"] = None if names is None else [str(n) for n in names]
     net = estimator.net_
-    module = net.module_.module if isinstance(
-        net.module_, torch.nn.parallel.DistributedDataParallel) else net.module_
+    module = unwrapped(net.module_)
     card = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -274,7 +274,6 @@ def load_model(path, *, device="auto", expected=None):
     -------
     estimator : AnomalyCLRTransformer or AutoEncoderScorer
     """
-    from sklearn_aclr._nets import resolve_device
     from sklearn_aclr._scorer import AutoEncoderScorer
     from sklearn_aclr._transformer import AnomalyCLRTransformer
 
@@ -328,8 +327,6 @@ def load_model(path, *, device="auto", expected=None):
     if fitted.get("feature_names_in_") is not None:
         estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
     if hasattr(estimator, "layout"):
-        from sklearn_aclr._layout import get_layout
-
         estimator.layout_ = get_layout(estimator.layout, estimator.n_features_in_)
     estimator.device_ = resolve_device(device)
     n_events = (card.get("training_summary") or {}).get("n_events", 2 * estimator.batch_size)
