@@ -112,8 +112,32 @@ def test_lepton_filter_and_acceptance():
     assert event[ELE[0], 0] == pytest.approx(40)
 
 
+def test_a_muon_beyond_the_muon_system_is_missing_energy_not_a_jet():
+    # A 30 GeV muon at eta 3 (beyond |eta| 2.1) beside an isolated electron: the calorimeter
+    # does not see a minimum-ionising muon, so there is no jet and MET balances the electron.
+    event = _run(_particles((40, 0.5, 0.0, 11), (30, 3.0, 2.0, 13), (30, -3.0, -2.0, -13)))
+    assert (event[JET, 3] == 0).all() and (event[MU, 3] == 0).all()
+    assert event[0, 0] == pytest.approx(40, rel=1e-5)
+    assert abs(np.cos(event[0, 2]) + 1) < 1e-6  # opposite to the electron
+    # Inside the acceptance the same muons are reconstructed as muons.
+    event = _run(_particles((40, 0.5, 0.0, 11), (30, 1.0, 2.0, 13), (30, -1.0, -2.0, -13)))
+    assert event[MU[:2], 0].tolist() == pytest.approx([30, 30]) and (event[JET, 3] == 0).all()
+
+
+def test_jet_energy_resolution_has_constant_and_stochastic_terms():
+    detector = _make_detector(lepton_pt_resolution=0.0, angular_resolution=0.0)
+    rng = np.random.default_rng(0)
+    definition = fastjet.JetDefinition(fastjet.antikt_algorithm, detector.jet_radius)
+    particles = _particles((40, 0.0, 0.0, 11), (500, 0.0, np.pi, 211))
+    jets = np.array([_reconstruct(particles, rng, definition, detector, fastjet)[JET[0], 0]
+                     for _ in range(2000)])
+    # sqrt((0.05 * 500)^2 + 1.5^2 * 500) = 42.1 GeV: 8.4%, not the 23.5% of the formula
+    # with its squares lost.
+    assert jets.std() / 500 == pytest.approx(0.0842, rel=0.06)
+
+
 def test_smearing_moves_met_with_the_objects():
-    detector = _make_detector(jet_energy_resolution=(0.052, 1.502))
+    detector = _make_detector(jet_energy_resolution=(0.05, 1.5))
     event = _run(_particles((40, 0.0, 0.0, 11), (60, 0.0, np.pi, 211)), detector)
     jet = event[JET[0]]
     assert jet[0] != pytest.approx(60)  # smeared
