@@ -65,6 +65,11 @@ class EventLayout:
     has_class_column : bool, default=True
         Whether input arrays may carry a class-id column. ``False`` for tabular data, where
         every slot is always present.
+    trigger_types : tuple of str, default=()
+        The event selection: an event is kept if an object of one of these types has pT above
+        ``trigger_pt``. Empty means no selection. ADC2021: an electron or muon above 23 GeV.
+    trigger_pt : float, default=0.0
+        pT threshold of the selection, in GeV.
 
     Attributes
     ----------
@@ -87,13 +92,15 @@ class EventLayout:
     slot_types: tuple
     features: tuple
     has_class_column: bool = True
+    trigger_types: tuple = ()
+    trigger_pt: float = 0.0
     _types_by_name: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         by_name = {t.name: t for t in self.object_types}
-        unknown = sorted(set(self.slot_types) - set(by_name))
+        unknown = sorted((set(self.slot_types) | set(self.trigger_types)) - set(by_name))
         if unknown:
-            raise ValueError(f"slot_types name unknown object types {unknown}.")
+            raise ValueError(f"slot_types or trigger_types name unknown object types {unknown}.")
         object.__setattr__(self, "_types_by_name", by_name)
 
     @property
@@ -169,6 +176,8 @@ ADC2021 = EventLayout(
     ),
     slot_types=("met",) + ("ele",) * 4 + ("mu",) * 4 + ("jet",) * 10,
     features=("pt", "eta", "phi"),
+    trigger_types=("ele", "mu"),
+    trigger_pt=23.0,
 )
 """The CMS ADC2021 ``Particles`` layout: slot 0 MET, 1-4 electrons, 5-8 muons, 9-18 jets."""
 

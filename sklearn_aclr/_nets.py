@@ -179,6 +179,10 @@ class ResumableEarlyStopping(EarlyStopping):
     def on_train_begin(self, net, **kwargs):
         if getattr(net, "resuming_", False) and hasattr(self, "misses_"):
             if getattr(self, "last_weights_", None) is not None:
+                # skorch leaves the best weights out of pickles, since the module holds them
+                # at the end of training: take them back from the module before it moves on.
+                if self.best_model_weights_ is None and self.load_best:
+                    self.best_model_weights_ = deepcopy(net.module_.state_dict())
                 net.module_.load_state_dict(self.last_weights_)
             return
         super().on_train_begin(net, **kwargs)

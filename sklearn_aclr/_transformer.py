@@ -84,10 +84,12 @@ class AnomalyCLRTransformer(
     phi_encoding : {"sincos", "angle"}, default="sincos"
         Objects' phi enters the network as (sin phi, cos phi), continuous across +-pi, or as
         phi / pi.
-    loss : {"anomclr", "anomclr_plus", "simclr"}, default="anomclr"
-        ``"anomclr"``: the paper's loss with physical positives and anomalous negatives;
-        ``"simclr"``: the NT-Xent ablation without anomalous views; ``"anomclr_plus"``: AnomCLR
-        with every event's anomalous view among the negatives. See :mod:`sklearn_aclr.nn`.
+    loss : {"anomclr", "anomclr_plus", "anomclr_batch", "simclr"}, default="anomclr"
+        ``"anomclr"``: the paper's loss with physical positives and anomalous negatives, the
+        other events of the batch in the denominator; ``"anomclr_plus"``: the paper's AnomCLR+,
+        the same numerator without a denominator; ``"simclr"``: the NT-Xent ablation without
+        anomalous views; ``"anomclr_batch"``: AnomCLR with every event's anomalous view among
+        the negatives (not in the paper). See :mod:`sklearn_aclr.nn`.
     temperature : float, default=0.1
         Softmax temperature of the loss; smaller values weigh the hardest negatives more.
     physical : list of str or callable, default=None
@@ -199,7 +201,7 @@ class AnomalyCLRTransformer(
         "n_head_layers": [Interval(Integral, 1, None, closed="left")],
         "representation": [StrOptions({"head", "pooled"})],
         "phi_encoding": [StrOptions({"sincos", "angle"})],
-        "loss": [StrOptions({"anomclr", "anomclr_plus", "simclr"})],
+        "loss": [StrOptions({"anomclr", "anomclr_plus", "anomclr_batch", "simclr"})],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "physical": [list, tuple, None],
         "anomalous": [list, tuple, None],

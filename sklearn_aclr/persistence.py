@@ -131,6 +131,8 @@ def _layout_to_json(layout):
             "slot_types": list(layout.slot_types),
             "features": list(layout.features),
             "has_class_column": layout.has_class_column,
+            "trigger_types": list(layout.trigger_types),
+            "trigger_pt": layout.trigger_pt,
         }}
     return layout
 
@@ -141,6 +143,7 @@ def _layout_from_json(value):
         spec["object_types"] = tuple(ObjectType(**t) for t in spec["object_types"])
         spec["slot_types"] = tuple(spec["slot_types"])
         spec["features"] = tuple(spec["features"])
+        spec["trigger_types"] = tuple(spec.get("trigger_types", ()))
         return EventLayout(**spec)
     return value
 

@@ -21,8 +21,11 @@ from sklearn_aclr.augmentations import (
     SmearEtaPhi,
     SmearJetEnergy,
     make_augmentation,
+    passes_selection,
+    slot_table,
     wrap_phi,
 )
+from sklearn_aclr.augmentations._base import trigger_object
 from sklearn_aclr.datasets import make_adc_events
 
 ALL = [RotatePhi(), SmearEtaPhi(), SmearJetEnergy(), AddObjects(), CollinearSplit(), ShiftMET(),
@@ -123,21 +126,75 @@ def test_smearing_keeps_objects_inside_acceptance(seed, strength):
         assert (out[..., 0] >= pt_min)[present].all()
 
 
-def test_eta_phi_smearing_width_falls_with_pt():
-    events = torch.zeros(4000, 19, 4)
+def test_eta_phi_smearing_width_is_flat_then_falls_with_pt():
+    events = torch.zeros(6000, 19, 4)
+    events[:, 0] = torch.tensor([20.0, 0.0, 1.0, 1.0])
+    events[:, 5] = torch.tensor([40.0, 0.5, 1.0, 3.0])  # a muon that passes the selection
+    for k, pt in enumerate([5.0, 25.0, 100.0]):
+        events[2000 * k : 2000 * (k + 1), 1] = torch.tensor([pt, 0.0, 0.0, 2.0])
+    out = SmearEtaPhi(width=0.1, pt_ref=25.0)(events, generator=_gen(0))
+    widths = [float(out[2000 * k : 2000 * (k + 1), 1, 1].std()) for k in range(3)]
+    assert widths == pytest.approx([0.1, 0.1, 0.025], rel=0.1)
+    # MET takes up the change of direction: the event's vector sum is unchanged.
+    torch.testing.assert_close(_vector_sum(out), _vector_sum(events), atol=1e-3, rtol=1e-5)
+    assert not torch.equal(out[:, 0], events[:, 0])
+
+
+def test_eta_phi_smearing_sends_objects_leaving_the_acceptance_into_met():
+    events = torch.zeros(2000, 19, 4)
+    events[:, 0] = torch.tensor([20.0, 0.0, 1.0, 1.0])
+    events[:, 1] = torch.tensor([40.0, 0.0, 0.0, 2.0])
+    events[:, 5] = torch.tensor([10.0, 2.09, 2.0, 3.0])  # a soft muon at the acceptance edge
+    out = SmearEtaPhi()(events, generator=_gen(0))
+    lost = out[:, 5, 3] == 0
+    assert 0.2 < lost.float().mean() < 0.5
+    torch.testing.assert_close(_vector_sum(out), _vector_sum(events), atol=1e-3, rtol=1e-5)
+
+
+def test_eta_phi_smearing_keeps_the_selection():
+    # The only lepton above 23 GeV sits at the edge; where smearing would push it out, the
+    # event keeps its original angles instead of failing the selection.
+    events = torch.zeros(2000, 19, 4)
+    events[:, 0] = torch.tensor([20.0, 0.0, 1.0, 1.0])
+    events[:, 5] = torch.tensor([24.0, 2.099, 2.0, 3.0])
+    out = SmearEtaPhi(strength=3.0)(events, generator=_gen(0))
+    assert passes_selection(out, slot_table("adc2021", out)).all()
+    unchanged = (out == events).all(dim=(1, 2))
+    assert 0.3 < unchanged.float().mean() < 0.7
+
+
+def test_jet_energy_resolution_terms():
+    events = torch.zeros(20_000, 19, 4)
     events[:, 0, 3] = 1
-    events[:2000, 1] = torch.tensor([5.0, 0.0, 0.0, 2.0])
-    events[2000:, 1] = torch.tensor([50.0, 0.0, 0.0, 2.0])
-    out = SmearEtaPhi(scale=0.5)(events, generator=_gen(0))
-    soft, hard = out[:2000, 1, 1].std(), out[2000:, 1, 1].std()
-    assert soft == pytest.approx(0.1, rel=0.1) and hard == pytest.approx(0.01, rel=0.1)
-    torch.testing.assert_close(out[:, 0], events[:, 0])  # MET untouched
+    events[:, 5] = torch.tensor([40.0, 0.5, 1.0, 3.0])
+    events[:, 9] = torch.tensor([500.0, 0.0, 0.0, 4.0])
+    for kwargs, relative in [({}, 0.0842), (dict(constant=0.228, stochastic=1.226), 0.235)]:
+        out = SmearJetEnergy(**kwargs)(events, generator=_gen(0))
+        assert float(out[:, 9, 0].std()) / 500 == pytest.approx(relative, rel=0.03)
 
 
-def test_jet_smearing_leaves_leptons_and_met_alone():
+def test_jet_smearing_leaves_leptons_alone_and_moves_met():
     events = _events(3)
     out = SmearJetEnergy()(events, generator=_gen(0))
-    torch.testing.assert_close(out[:, :9], events[:, :9])
+    torch.testing.assert_close(out[:, 1:9], events[:, 1:9])
+    # Jets that change or drop below threshold move MET by minus their change.
+    torch.testing.assert_close(_vector_sum(out), _vector_sum(events), atol=1e-2, rtol=1e-5)
+    assert not torch.equal(out[:, 0], events[:, 0])
+
+
+@pytest.mark.parametrize("augmentation", ALL, ids=repr)
+def test_every_view_of_a_selected_event_passes_the_selection(augmentation):
+    # Events whose hardest lepton sits just above 23 GeV: a careless split or downward
+    # rescaling would fail the selection, a cue that real events never give.
+    events = _events(11, n=2048)
+    table = slot_table("adc2021", events)
+    lead = trigger_object(events, table)
+    soft = 23.5 + 10 * torch.rand(len(events), 1, generator=_gen(1))
+    events[..., 0] = torch.where(lead, soft.expand_as(lead), events[..., 0])
+    selected = passes_selection(events, table)
+    assert selected.float().mean() > 0.9
+    out = augmentation(events[selected], generator=_gen(2))
+    assert passes_selection(out, table).all()
 
 
 @settings(max_examples=20, deadline=None)

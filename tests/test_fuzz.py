@@ -11,7 +11,14 @@ from hypothesis.extra import numpy as hnp
 from sklearn_aclr import ADC2021, EventScaler
 from sklearn_aclr._layout import check_events
 from sklearn_aclr._validation import validate_events
-from sklearn_aclr.augmentations import AUGMENTATIONS, Compose, OneOf, default_augmentations
+from sklearn_aclr.augmentations import (
+    AUGMENTATIONS,
+    Compose,
+    OneOf,
+    default_augmentations,
+    passes_selection,
+    slot_table,
+)
 
 COLLIDER = [name for name in AUGMENTATIONS if name not in ("jitter_values", "scale_values")]
 FUZZ = settings(max_examples=40, deadline=None,
@@ -51,6 +58,8 @@ def test_every_augmentation_turns_valid_events_into_valid_events(events, name, s
     assert out.shape == x.shape and out.dtype == x.dtype
     assert torch.isfinite(out).all()
     check_events(out.numpy().astype(np.float64), ADC2021)  # raises on anything unphysical
+    table = slot_table("adc2021", x)
+    assert (passes_selection(out, table) | ~passes_selection(x, table)).all(), "selection lost"
 
 
 @FUZZ

@@ -11,6 +11,7 @@ from sklearn_aclr.nn import (
     ContrastiveLoss,
     EventFeaturizer,
     MLPAutoEncoder,
+    anomclr_batch_loss,
     anomclr_loss,
     anomclr_plus_loss,
     simclr_loss,
@@ -118,7 +119,7 @@ def test_packed_layers_match_pytorchs_transformer_layer(events):
                                    atol=1e-5, rtol=1e-5)
 
 
-def _hand_anomclr(z, zp, za, tau):
+def _hand_anomclr(z, zp, za, tau, with_denominator=True):
     """The loss written out event by event, straight from its definition."""
     n = len(z)
     anchors = [v / v.norm() for v in torch.cat([z, zp])]
@@ -127,9 +128,11 @@ def _hand_anomclr(z, zp, za, tau):
     for i in range(2 * n):
         partner = (i + n) % (2 * n)
         p = float(anchors[i] @ anchors[partner])
-        q = float(anchors[i] @ anom[i % n])
+        q = float(anchors[i % n] @ anom[i % n])  # the original event, for both halves
         denominator = sum(math.exp(float(anchors[i] @ anchors[k]) / tau)
                           for k in range(2 * n) if k not in (i, partner))
+        if not with_denominator:
+            denominator = 1.0
         total += -math.log(math.exp((p - q) / tau) / denominator)
     return total / (2 * n)
 
@@ -150,13 +153,28 @@ def test_losses_against_hand_computation():
     z, zp, za = (torch.randn(3, 4, generator=g, dtype=torch.float64) for _ in range(3))
     assert float(anomclr_loss(z, zp, za, temperature=0.1)) == pytest.approx(
         _hand_anomclr(z, zp, za, 0.1))
+    assert float(anomclr_plus_loss(z, zp, za, temperature=0.1)) == pytest.approx(
+        _hand_anomclr(z, zp, za, 0.1, with_denominator=False))
     assert float(simclr_loss(z, zp, temperature=0.5)) == pytest.approx(_hand_simclr(z, zp, 0.5))
     # A two-event case small enough for pen and paper: orthogonal events, identical views.
     e = torch.eye(2, dtype=torch.float64)
     assert float(anomclr_loss(e, e, e.flip(1), temperature=1.0)) == pytest.approx(
         -math.log(math.e / 2))
-    assert float(anomclr_plus_loss(e, e, e.flip(1), temperature=1.0)) == pytest.approx(
+    assert float(anomclr_batch_loss(e, e, e.flip(1), temperature=1.0)) == pytest.approx(
         -math.log(math.e / (3 + math.e)))
+
+
+def test_anomclr_compares_the_original_event_with_its_anomalous_view():
+    # Physical views that point elsewhere change p, never q: q is cos(z, z_anom) for both
+    # halves of the anchors, as in the authors' definition.
+    g = torch.Generator().manual_seed(1)
+    z, za = torch.randn(4, 3, generator=g), torch.randn(4, 3, generator=g)
+    zp_near, zp_far = z + 0.01 * torch.randn(4, 3, generator=g), -z
+    for zp in (zp_near, zp_far):
+        plus = float(anomclr_plus_loss(z, zp, za, temperature=1.0))
+        p = torch.nn.functional.cosine_similarity(z, zp)
+        q = torch.nn.functional.cosine_similarity(z, za)
+        assert plus == pytest.approx(float(-(p - q).mean()), abs=1e-6)
 
 
 def test_losses_reward_the_right_geometry():
@@ -169,7 +187,8 @@ def test_losses_reward_the_right_geometry():
 
 def test_losses_backpropagate_on_cpu():
     z = torch.randn(4, 3, requires_grad=True)
-    for loss in (anomclr_loss(z, z * 2, -z), anomclr_plus_loss(z, z * 2, -z), simclr_loss(z, z)):
+    for loss in (anomclr_loss(z, z * 2, -z), anomclr_plus_loss(z, z * 2, -z),
+                 anomclr_batch_loss(z, z * 2, -z), simclr_loss(z, z)):
         loss.backward()
         assert torch.isfinite(z.grad).all()
 

@@ -78,3 +78,36 @@ def test_tabular_layout_standardises_columns():
 def test_wrong_width_for_adc2021():
     with pytest.raises(ValueError, match="do not fit the 'adc2021' layout"):
         EventScaler().fit(np.zeros((5, 10)))
+
+
+def test_standard_features_weigh_every_feature_alike(background):
+    scaler = EventScaler(features="standard", phi_encoding="sincos").fit(background)
+    Xt = scaler.transform(background)
+    assert Xt.shape == (len(background), 19 * 5)
+    names = scaler.get_feature_names_out()
+    assert names[:5].tolist() == ["met_present", "met_pt", "met_eta", "met_sinphi", "met_cosphi"]
+    Xt = Xt.reshape(len(background), 19, 5)
+    present = background[..., 3] > 0
+    np.testing.assert_array_equal(Xt[..., 0], present)
+    np.testing.assert_array_equal(Xt[..., 1:][~present], 0.0)
+    # Over the objects present in a slot, each feature has mean 0 and spread 1 (where it
+    # varies: MET has no eta).
+    for slot in (0, 1, 9, 10):
+        values = Xt[present[:, slot], slot, 1:]
+        np.testing.assert_allclose(values.mean(axis=0), 0.0, atol=1e-4)
+        std = values.std(axis=0)
+        np.testing.assert_allclose(std[std > 0], 1.0, rtol=1e-3)
+    expected = (np.log1p(background[:, 9, 0]) - scaler.center_[9, 0]) / scaler.scale_[9, 0]
+    np.testing.assert_allclose(Xt[present[:, 9], 9, 1], expected[present[:, 9]], rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_standard_features_from_a_stream_equal_in_memory(background, tmp_path):
+    from sklearn_aclr.datasets import ADC2021Stream, write_adc2021
+
+    path = tmp_path / "events.h5"
+    write_adc2021(path, background)
+    streamed = EventScaler(features="standard").fit(ADC2021Stream(path))
+    loaded = EventScaler(features="standard").fit(background)
+    np.testing.assert_allclose(streamed.center_, loaded.center_, rtol=1e-10)
+    np.testing.assert_allclose(streamed.scale_, loaded.scale_, rtol=1e-10)

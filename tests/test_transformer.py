@@ -84,7 +84,7 @@ def test_clone(fitted):
     assert not hasattr(cloned, "net_")
 
 
-@pytest.mark.parametrize("loss", ["simclr", "anomclr_plus"])
+@pytest.mark.parametrize("loss", ["simclr", "anomclr_plus", "anomclr_batch"])
 def test_other_losses(labelled, loss):
     X, y = labelled
     clr = AnomalyCLRTransformer(**{**TINY, "max_epochs": 1}, loss=loss, random_state=0)

@@ -10,7 +10,14 @@ module level (not a lambda) so that fitted models pickle.
 """
 
 from sklearn_aclr._layout import get_layout
-from sklearn_aclr.augmentations._base import Augmentation, Compose, OneOf, wrap_phi
+from sklearn_aclr.augmentations._base import (
+    Augmentation,
+    Compose,
+    OneOf,
+    passes_selection,
+    slot_table,
+    wrap_phi,
+)
 from sklearn_aclr.augmentations.anomalous import AddObjects, CollinearSplit, ScalePT, ShiftMET
 from sklearn_aclr.augmentations.generic import JitterValues, ScaleValues
 from sklearn_aclr.augmentations.physical import RotatePhi, SmearEtaPhi, SmearJetEnergy
@@ -31,6 +38,8 @@ __all__ = [
     "SmearJetEnergy",
     "default_augmentations",
     "make_augmentation",
+    "passes_selection",
+    "slot_table",
     "wrap_phi",
 ]
 
@@ -99,7 +108,7 @@ def make_augmentation(spec, layout):
     --------
     >>> from sklearn_aclr.augmentations import make_augmentation
     >>> make_augmentation("smear_jet_energy", "adc2021")
-    SmearJetEnergy(strength=1.0, layout='adc2021')
+    SmearJetEnergy(strength=1.0, constant=0.05, stochastic=1.5, layout='adc2021')
     """
     if callable(spec):
         return spec

@@ -11,6 +11,7 @@ import functools
 import math
 
 import torch
+import torch.nn.functional as F
 
 from sklearn_aclr._layout import get_layout
 
@@ -92,10 +93,30 @@ def log_uniform_factor(shape, factor_range, *, generator, like):
 
 
 def slot_table(layout, like):
-    """The :class:`SlotTable` of ``layout`` on ``like``'s device and dtype, built once.
+    """The per-slot constants of ``layout`` on ``like``'s device and dtype, built once.
 
     Augmentations run on every batch; caching keeps the layout's constants from being rebuilt
     (and copied to the GPU) several times per training step. The tensors are read-only.
+
+    Parameters
+    ----------
+    layout : str or EventLayout
+        The layout.
+    like : Tensor
+        A tensor on the device and of the dtype wanted.
+
+    Returns
+    -------
+    SlotTable
+        Class id, acceptance, threshold, selection and MET masks per slot, as tensors.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.augmentations import slot_table
+    >>> table = slot_table("adc2021", torch.zeros(1))
+    >>> table.trigger_pt, table.trigger.nonzero().squeeze(1).tolist()  # electrons and muons
+    (23.0, [1, 2, 3, 4, 5, 6, 7, 8])
     """
     return _cached_slot_table(layout, like.device, like.dtype)
 
@@ -106,7 +127,12 @@ def _cached_slot_table(layout, device, dtype):
 
 
 class SlotTable:
-    """Per-slot constants of a layout as tensors on one device: class id, acceptance, threshold."""
+    """Per-slot constants of a layout as tensors on one device: class id, acceptance, threshold.
+
+    ``trigger`` marks the slots whose objects can pass the event selection (ADC2021: electrons
+    and muons), ``trigger_pt`` is its threshold, and ``met`` marks the MET slot (all False
+    where the layout has none).
+    """
 
     def __init__(self, layout, *, device, dtype):
         layout = get_layout(layout)
@@ -119,10 +145,91 @@ class SlotTable:
             (t.name, torch.as_tensor(layout.slots_of(t.name), device=device))
             for t in layout.object_types
         ]
+        slot_types = list(layout.slot_types)
+        self.trigger = torch.as_tensor([t in layout.trigger_types for t in slot_types],
+                                       device=device)
+        self.trigger_pt = float(layout.trigger_pt)
+        self.met = torch.as_tensor([t == "met" for t in slot_types], device=device)
 
     def is_type(self, name):
         """Boolean mask over slots for object type ``name``."""
         return self.slot_class == self.layout.object_type(name).class_id
+
+
+def passes_selection(events, table):
+    """Which events pass the layout's selection (ADC2021: an electron or muon above 23 GeV).
+
+    Parameters
+    ----------
+    events : Tensor of shape (B, n_slots, n_features + 1)
+        Canonical events.
+    table : SlotTable
+        The layout's constants, from :func:`slot_table`.
+
+    Returns
+    -------
+    Tensor of shape (B,), dtype bool
+        True where the event passes; layouts without a selection pass every event.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.augmentations import passes_selection, slot_table
+    >>> events = torch.zeros(2, 19, 4); events[:, 0, 3] = 1
+    >>> events[:, 5] = torch.tensor([[30.0, 0.0, 0.0, 3.0], [20.0, 0.0, 0.0, 3.0]])  # muons
+    >>> passes_selection(events, slot_table("adc2021", events)).tolist()
+    [True, False]
+    """
+    if not table.layout.trigger_types:
+        return torch.ones(len(events), dtype=torch.bool, device=events.device)
+    present = events[..., CLASS] != 0
+    return (present & table.trigger & (events[..., PT] > table.trigger_pt)).any(dim=1)
+
+
+def trigger_object(events, table):
+    """(B, N) mask of the object that carries the selection: the hardest trigger-type object.
+
+    All False in events without one. Anomalous augmentations keep this object above the
+    selection threshold, so that no view is told apart by failing the selection.
+    """
+    present = events[..., CLASS] != 0
+    candidates = present & table.trigger
+    pt = torch.where(candidates, events[..., PT], torch.full_like(events[..., PT], -1.0))
+    hardest = F.one_hot(pt.argmax(dim=1), events.shape[1]).bool()
+    return hardest & candidates
+
+
+def transverse_vector(events, selected):
+    """(B, 2) vector sum (px, py) of the objects where ``selected`` (B, N) is True."""
+    pt = torch.where(selected, events[..., PT], torch.zeros_like(events[..., PT]))
+    phi = events[..., PHI]
+    return torch.stack([(pt * torch.cos(phi)).sum(1), (pt * torch.sin(phi)).sum(1)], 1)
+
+
+def set_met(events, table, vector):
+    """A copy of ``events`` whose MET slot holds the vector (B, 2), pT and phi both."""
+    out = events.clone()
+    met = table.met.expand_as(events[..., PT])
+    pt = torch.linalg.vector_norm(vector, dim=1, keepdim=True)
+    phi = torch.atan2(vector[:, 1], vector[:, 0]).unsqueeze(1)
+    out[..., PT] = torch.where(met, pt, events[..., PT])
+    out[..., PHI] = torch.where(met, phi, events[..., PHI])
+    return out
+
+
+def carry_into_met(before, after, table):
+    """Rebalance MET: the change of the visible objects' vector sum goes into MET.
+
+    ``after`` is ``before`` with objects moved, rescaled, added or removed (MET itself
+    unchanged). MET is minus the vector sum of everything seen, so it becomes
+    ``MET_before - (sum_after - sum_before)``; an object that is removed takes its whole
+    momentum into MET, as an object that left the detector would.
+    """
+    visible = ~table.met
+    change = (transverse_vector(after, (after[..., CLASS] != 0) & visible)
+              - transverse_vector(before, (before[..., CLASS] != 0) & visible))
+    met = transverse_vector(before, table.met.expand_as(before[..., PT]))
+    return set_met(after, table, met - change)
 
 
 def empty_slots(events, keep):

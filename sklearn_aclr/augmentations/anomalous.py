@@ -2,7 +2,10 @@
 
 None of them models a particular signal. They change what a physicist would call the
 event's content or its balance (more objects, split objects, different MET or pT scale), and
-the contrastive loss pushes such views away from the original.
+the contrastive loss pushes such views away from the original. Every view of an event that
+passes the selection passes it too (ADC2021: an electron or muon above 23 GeV), and keeps the
+thresholds and acceptance: a view that no real event could be would teach the encoder a
+trivial cue instead of the physics.
 """
 
 import math
@@ -12,42 +15,22 @@ import torch.nn.functional as F
 
 from sklearn_aclr.augmentations._base import (
     CLASS,
-    PHI,
     PT,
     Augmentation,
     empty_slots,
     log_uniform_factor,
     random_counts,
+    set_met,
     slot_table,
     sort_slots,
+    transverse_vector,
+    trigger_object,
     uniform,
 )
 
 __all__ = ["AddObjects", "CollinearSplit", "ShiftMET", "ScalePT"]
 
 _VISIBLE = ("ele", "mu", "jet")
-
-
-def _met_vector(events, table):
-    """(B, 2) MET vector (px, py)."""
-    met = events[:, table.is_type("met")].sum(dim=1)  # (B, C), one MET slot
-    pt, phi = met[:, PT], met[:, PHI]
-    return torch.stack([pt * torch.cos(phi), pt * torch.sin(phi)], 1)
-
-
-def _set_met(events, table, vector):
-    """Write a MET vector (B, 2) into the MET slot, pT and phi both."""
-    out = events.clone()
-    slot = table.is_type("met").nonzero().squeeze(1)
-    out[:, slot, PT] = torch.linalg.vector_norm(vector, dim=1, keepdim=True)
-    out[:, slot, PHI] = torch.atan2(vector[:, 1], vector[:, 0]).unsqueeze(1)
-    return out
-
-
-def _visible_vector(events):
-    """(B, 2) vector pT sum of all present objects in ``events`` (zeros for empty slots)."""
-    pt, phi = events[..., PT], events[..., PHI]
-    return torch.stack([(pt * torch.cos(phi)).sum(1), (pt * torch.sin(phi)).sum(1)], 1)
 
 
 class AddObjects(Augmentation):
@@ -102,8 +85,9 @@ class AddObjects(Augmentation):
         added = torch.stack([pt, eta, phi, table.slot_class.expand_as(pt)], -1)
         added = empty_slots(added, new)
 
-        met = _met_vector(events, table) - _visible_vector(added)
-        return sort_slots(_set_met(events + added, table, met), table)
+        met = (transverse_vector(events, table.met.expand_as(new))
+               - transverse_vector(added, new))
+        return sort_slots(set_met(events + added, table, met), table)
 
 
 class CollinearSplit(Augmentation):
@@ -113,7 +97,8 @@ class CollinearSplit(Augmentation):
     (at least one split per event where possible). A parent of pT ``p`` keeps ``z p`` and a
     partner with ``(1 - z) p`` takes its eta and phi in a free slot of the same type, with ``z``
     uniform such that both pass the type's threshold; objects below twice the threshold are
-    not split. Occupied slots are never overwritten.
+    not split. The lepton that carries the selection keeps more than the selection threshold
+    (23 GeV for ADC2021), so the view still passes it. Occupied slots are never overwritten.
 
     Parameters
     ----------
@@ -137,7 +122,13 @@ class CollinearSplit(Augmentation):
     def __call__(self, events, *, generator):
         table = slot_table(self.layout, events)
         present = events[..., CLASS] != 0
-        splittable = present & (events[..., PT] >= 2 * table.pt_min)
+        # What the parent must keep: the threshold, or for the selection lepton the selection
+        # threshold (with a margin against rounding); the partner must pass the threshold.
+        keep_min = torch.where(trigger_object(events, table),
+                               torch.maximum(table.pt_min, table.pt_min.new_tensor(
+                                   table.trigger_pt * (1 + 1e-3))),
+                               table.pt_min)  # (B, N)
+        splittable = present & (events[..., PT] >= keep_min + table.pt_min)
         kinds = [(name, slots) for name, slots in table.types if name in _VISIBLE]
         capacity = torch.stack(
             [torch.minimum(splittable[:, s].sum(1), (~present[:, s]).sum(1)) for _, s in kinds], 1
@@ -157,9 +148,11 @@ class CollinearSplit(Augmentation):
             to_free = F.one_hot(free, n).to(events.dtype) * active.unsqueeze(-1)
 
             parent_rows = torch.gather(block, 1, parent.unsqueeze(-1).expand_as(block))
-            pt_min = table.pt_min[slots].unsqueeze(0)
-            z_low = (pt_min / parent_rows[..., PT].clamp(min=1e-6)).clamp(max=0.5)
-            z = uniform(z_low.shape, z_low, 1 - z_low, generator=generator, like=events)
+            parent_pt = parent_rows[..., PT].clamp(min=1e-6)
+            z_low = torch.gather(keep_min[:, slots], 1, parent) / parent_pt
+            z_high = 1 - table.pt_min[slots].unsqueeze(0) / parent_pt
+            z = uniform(z_low.shape, z_low, torch.maximum(z_low, z_high), generator=generator,
+                        like=events)
             partner_rows = parent_rows.clone()
             partner_rows[..., PT] = (1 - z) * parent_rows[..., PT]
 
@@ -200,15 +193,17 @@ class ShiftMET(Augmentation):
 
     def __call__(self, events, *, generator):
         table = slot_table(self.layout, events)
-        met = table.is_type("met").expand_as(events[..., PT])
-        return _rescale_pt(events, met, self.factor_range, generator)
+        factor = log_uniform_factor((len(events), 1), self.factor_range, generator=generator,
+                                    like=events)
+        return _rescale_pt(events, table.met.expand_as(events[..., PT]), factor)
 
 
 class ScalePT(Augmentation):
     """Rescale the pT of every lepton and jet of an event by one factor, up or down.
 
     MET is left as it is, so the event's balance breaks; objects scaled below their threshold
-    are removed.
+    are removed. An event that a downward factor would push out of the selection (its hardest
+    lepton below 23 GeV for ADC2021) is scaled up by the inverse factor instead.
 
     Parameters
     ----------
@@ -234,15 +229,18 @@ class ScalePT(Augmentation):
 
     def __call__(self, events, *, generator):
         table = slot_table(self.layout, events)
-        scaled = (events[..., CLASS] != 0) & ~table.is_type("met")
-        out = _rescale_pt(events, scaled, self.factor_range, generator)
+        scaled = (events[..., CLASS] != 0) & ~table.met
+        factor = log_uniform_factor((len(events), 1), self.factor_range, generator=generator,
+                                    like=events)
+        lead = (events[..., PT] * trigger_object(events, table)).amax(dim=1, keepdim=True)
+        fails = (factor < 1) & (lead * factor <= table.trigger_pt) & (lead > 0)
+        out = _rescale_pt(events, scaled, torch.where(fails, 1 / factor, factor))
         kept = ~scaled | (out[..., PT] >= table.pt_min)
         return sort_slots(empty_slots(out, kept), table)
 
 
-def _rescale_pt(events, selected, factor_range, generator):
-    """Multiply the pT of the ``selected`` (B, N) slots by one log-uniform factor per event."""
-    factor = log_uniform_factor((len(events), 1), factor_range, generator=generator, like=events)
+def _rescale_pt(events, selected, factor):
+    """Multiply the pT of the ``selected`` (B, N) slots by a factor (B, 1) per event."""
     out = events.clone()
     out[..., PT] = torch.where(selected, events[..., PT] * factor, events[..., PT])
     return out

@@ -163,10 +163,10 @@ def simulate_events(process, n_events, *, random_state=None, n_jobs=None, chunk_
     Smearing: leptons get a relative pT resolution ``lepton_pt_resolution``; jets the
     calorimeter resolution ``sigma = sqrt((c pT)^2 + s^2 pT)`` GeV with the constant and
     stochastic terms ``(c, s) = jet_energy_resolution`` (the Delphes CMS form, pT standing in
-    for E); every object ``angular_resolution`` in eta and phi. Acceptance cuts act after smearing. Objects are
-    sorted by pT; the 4 leading electrons, 4 muons and 10 jets fill the slots. An event is kept
-    if an electron or muon has pT > ``lepton_filter_pt``; generation runs until ``n_events``
-    events are kept.
+    for E); every object ``angular_resolution`` in eta and phi. Acceptance cuts act after
+    smearing. Objects are sorted by pT; the 4 leading electrons, 4 muons and 10 jets fill the
+    slots. An event is kept if an electron or muon has pT > ``lepton_filter_pt``; generation
+    runs until ``n_events`` events are kept.
 
     Work is cut into chunks of ``chunk_size`` kept events, each with its own seed drawn from
     ``random_state``, so the result does not depend on ``n_jobs``. Expect about 40 kept W

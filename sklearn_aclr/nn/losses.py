@@ -2,7 +2,9 @@
 
 All take un-normalised representations of shape (B, D) and a temperature; they normalise,
 so only directions matter. ``z[i]``, ``z_phys[i]`` and ``z_anom[i]`` are the original,
-physical and anomalous views of event ``i``.
+physical and anomalous views of event ``i``. ``anomclr_loss`` and ``anomclr_plus_loss`` are
+the definitions of Dillon et al. (arXiv:2301.04660); ``anomclr_batch_loss`` is a variant of
+this package.
 """
 
 import torch
@@ -33,12 +35,14 @@ def _anomclr_logits(z, z_phys, z_anom, temperature):
 
     Returns ``(p - q) / tau`` per anchor (2B,), the similarities to the other events' views
     with ``-inf`` at the anchor and its partner (2B, 2B), and the similarities of every anchor
-    to every anomalous view (2B, B).
+    to every anomalous view (2B, B). As in the authors' code, ``q_i = cos(z_i, z_i_anom)``
+    uses the original event for both halves: the anomalous view is a negative of the event,
+    whichever view anchors the term.
     """
     anchors, sim, partner, others = _similarities(z, z_phys)
     anomalous = F.normalize(z_anom, dim=1)  # (B, D)
     p = sim.gather(1, partner.unsqueeze(1)).squeeze(1)  # (2B,)
-    q = (anchors * torch.cat([anomalous, anomalous])).sum(1)  # each anchor's own anomalous view
+    q = (anchors[: len(z)] * anomalous).sum(1).repeat(2)  # (2B,), cos(z_i, z_i_anom) twice
     negatives = (sim / temperature).masked_fill(~others, float("-inf"))
     return (p - q) / temperature, negatives, anchors @ anomalous.T / temperature
 
@@ -82,9 +86,9 @@ def anomclr_loss(z, z_phys, z_anom, *, temperature=0.1):
 
     ``loss_i = -log( exp((p_i - q_i) / tau) / sum_{k != i, partner} exp(s_ik / tau) )``,
 
-    averaged over the 2B anchors (originals and physical views; the anomalous partner of a
-    physical view is its event's anomalous view). The denominator runs over the other events'
-    views, as in SimCLR without the positive.
+    averaged over the 2B anchors (originals and physical views; ``q`` always compares the
+    original event with its anomalous view, as in the authors' definition). The denominator
+    runs over the other events' views, as in SimCLR without the positive.
 
     Parameters
     ----------
@@ -111,11 +115,41 @@ def anomclr_loss(z, z_phys, z_anom, *, temperature=0.1):
 
 
 def anomclr_plus_loss(z, z_phys, z_anom, *, temperature=0.1):
-    """AnomCLR with the anomalous views of every event added to the negatives.
+    """AnomCLR+ loss: the AnomCLR numerator without a denominator.
+
+    ``loss_i = -(p_i - q_i) / tau``, averaged over the 2B anchors, with ``p`` and ``q`` as in
+    :func:`anomclr_loss`: the physical view is pulled in and the anomalous view pushed out, and
+    other events play no part.
+
+    Parameters
+    ----------
+    z, z_phys, z_anom : Tensor of shape (B, D)
+        Representations of the events, their physical and their anomalous views.
+    temperature : float, default=0.1
+        ``tau``; here it only scales the loss.
+
+    Returns
+    -------
+    loss : Tensor, scalar
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.nn import anomclr_plus_loss
+    >>> z = torch.eye(2)
+    >>> round(float(anomclr_plus_loss(z, z, z.flip(1), temperature=1.0)), 4)  # -(1 - 0)
+    -1.0
+    """
+    positive, _, _ = _anomclr_logits(z, z_phys, z_anom, temperature)
+    return -positive.mean()
+
+
+def anomclr_batch_loss(z, z_phys, z_anom, *, temperature=0.1):
+    """AnomCLR with the anomalous views of every event among the negatives (a variant).
 
     The numerator of :func:`anomclr_loss`; the denominator also sums ``exp(cos(a_i, z_k_anom) /
     tau)`` over the anomalous views of all events ``k``, so that anomalous views are pushed
-    away from every background event, not only from their own.
+    away from every background event, not only from their own. Not in the paper.
 
     Parameters
     ----------
@@ -131,10 +165,10 @@ def anomclr_plus_loss(z, z_phys, z_anom, *, temperature=0.1):
     Examples
     --------
     >>> import torch
-    >>> from sklearn_aclr.nn import anomclr_plus_loss
+    >>> from sklearn_aclr.nn import anomclr_batch_loss
     >>> z = torch.eye(2)
     >>> # p = 1, q = 0; negatives: two other anchors (cos 0), two anomalous views (cos 0, 1)
-    >>> round(float(anomclr_plus_loss(z, z, z.flip(1), temperature=1.0)), 4)  # -log(e/(3+e))
+    >>> round(float(anomclr_batch_loss(z, z, z.flip(1), temperature=1.0)), 4)  # -log(e/(3+e))
     0.7437
     """
     positive, negatives, to_anomalous = _anomclr_logits(z, z_phys, z_anom, temperature)
@@ -142,7 +176,8 @@ def anomclr_plus_loss(z, z_phys, z_anom, *, temperature=0.1):
     return (log_denominator - positive).mean()
 
 
-_LOSSES = {"anomclr": anomclr_loss, "anomclr_plus": anomclr_plus_loss, "simclr": simclr_loss}
+_LOSSES = {"anomclr": anomclr_loss, "anomclr_plus": anomclr_plus_loss,
+           "anomclr_batch": anomclr_batch_loss, "simclr": simclr_loss}
 
 
 class ContrastiveLoss(torch.nn.Module):
@@ -153,7 +188,7 @@ class ContrastiveLoss(torch.nn.Module):
 
     Parameters
     ----------
-    kind : {"anomclr", "anomclr_plus", "simclr"}, default="anomclr"
+    kind : {"anomclr", "anomclr_plus", "anomclr_batch", "simclr"}, default="anomclr"
         Which loss.
     temperature : float, default=0.1
         ``tau``.

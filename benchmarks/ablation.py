@@ -1,0 +1,321 @@
+"""The ablation harness: encoder configurations x detectors x seeds on the validation sample.
+
+Every run trains on background only and is scored on the same held-out background and the
+four signals of ``validation_data.py`` (never the demo data or the tests). One unit of work is
+an encoder configuration and a seed: the encoder is trained once, and every representation
+level (head, L2-normalised head, pooled, pooled and head together) goes through every
+detector (the package's AutoEncoderScorer and scikit-learn's kNN distance, Gaussian mixture,
+Mahalanobis distance and IsolationForest). The raw-data baselines are units of their own: the
+paper's scaling with the autoencoder, and the standardised raw features (presence, log pT,
+eta, sin phi, cos phi) with every detector. A supervised classifier per signal (gradient-boosted
+trees on the standardised raw features, two-fold cross-fitted on the test events) is the
+upper bound.
+
+Rows go to ``benchmarks/results/ablation.jsonl`` as each unit finishes; a unit already there
+is skipped, so an interrupted grid resumes. ``--table`` prints mean +- std over seeds and the
+paired difference of each AnomalyCLR row against the strongest raw baseline of each signal
+(the raw model with the highest mean AUC for that signal), with its standard error.
+
+Usage::
+
+    python benchmarks/validation_data.py --n-jobs 2
+    python benchmarks/ablation.py --configs default loss=simclr --seeds 0 1 2
+    python benchmarks/ablation.py --table
+"""
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from validation_data import BACKGROUND, SIGNALS, path_of
+
+from sklearn_aclr.augmentations import RotatePhi, SmearEtaPhi, SmearJetEnergy
+
+from _common import RESULTS, machine
+
+LOG = RESULTS / "ablation.jsonl"
+EB = (1e-2, 1e-3)
+AUTHORS_JER = [RotatePhi(), SmearEtaPhi(), SmearJetEnergy(constant=0.228, stochastic=1.226)]
+
+# name: AnomalyCLRTransformer parameters on top of the package defaults.
+CONFIGS = {
+    "default": {},
+    "loss=anomclr_plus": {"loss": "anomclr_plus"},
+    "loss=anomclr_batch": {"loss": "anomclr_batch"},
+    "loss=simclr": {"loss": "simclr"},
+    "jer=authors": {"physical": AUTHORS_JER},
+    "temperature=0.5": {"temperature": 0.5},
+    "batch=1024": {"batch_size": 1024},
+    "width=128": {"d_model": 128, "dim_feedforward": 512, "output_dim": 64},
+    "eta_phi=off": {"physical": ["rotate_phi", "smear_jet_energy"]},
+    "anomalous=add,met": {"anomalous": ["add_objects", "shift_met"]},
+}
+REPRESENTATIONS = ("head", "head_l2", "pooled", "pooled+head")
+DETECTORS = ("AE", "kNN", "GMM", "Mahalanobis", "IForest")
+
+
+def load_validation(n_train, n_test, split_seed=12345):
+    """Training background, test background and the signals of the validation sample."""
+    from sklearn_aclr.datasets import load_adc2021
+
+    missing = [p for p in (*BACKGROUND, *SIGNALS) if not path_of(p).exists()]
+    if missing:
+        raise SystemExit(f"Missing validation files for {missing}: run "
+                         "python benchmarks/validation_data.py first.")
+    background = np.concatenate([load_adc2021(path_of(p)) for p in BACKGROUND])
+    background = background[np.random.default_rng(split_seed).permutation(len(background))]
+    if n_train + n_test > len(background):
+        raise SystemExit(f"{n_train} + {n_test} events asked for, {len(background)} simulated.")
+    signals = {name: load_adc2021(path_of(name)) for name in SIGNALS}
+    return background[:n_train], background[-n_test:], signals
+
+
+def detector_scores(name, train, test, seed):
+    """Anomaly scores (higher = more anomalous) of ``test`` from a detector fit on ``train``."""
+    from sklearn.covariance import EmpiricalCovariance
+    from sklearn.ensemble import IsolationForest
+    from sklearn.mixture import GaussianMixture
+    from sklearn.neighbors import NearestNeighbors
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_aclr import AutoEncoderScorer
+
+    if name == "AE":
+        return AutoEncoderScorer(random_state=seed).fit(train).anomaly_score(test)
+    scaler = StandardScaler().fit(train)
+    train, test = scaler.transform(train), scaler.transform(test)
+    if name == "kNN":
+        distances, _ = NearestNeighbors(n_neighbors=16).fit(train).kneighbors(test)
+        return distances.mean(axis=1)
+    if name == "GMM":
+        gmm = GaussianMixture(8, covariance_type="full", reg_covar=1e-4, random_state=seed)
+        return -gmm.fit(train).score_samples(test)
+    if name == "Mahalanobis":
+        return EmpiricalCovariance().fit(train).mahalanobis(test)
+    if name == "IForest":
+        forest = IsolationForest(n_estimators=200, random_state=seed).fit(train)
+        return -forest.score_samples(test)
+    raise ValueError(f"Unknown detector {name!r}")
+
+
+def metrics(n_background, signals, score):
+    """Per signal: AUC, eS at each eB, max SIC; ``score`` holds background, then signals."""
+    from sklearn_aclr.metrics import anomaly_roc_auc, max_sic, signal_efficiency_at
+
+    out, start = {}, n_background
+    for name, n in signals.items():
+        s = np.r_[score[:n_background], score[start : start + n]]
+        y = np.r_[np.zeros(n_background), np.ones(n)]
+        start += n
+        row = {"auc": anomaly_roc_auc(y, s), "max_sic": max_sic(y, s)}
+        for eb in EB:
+            row[f"eS@{eb:g}"] = signal_efficiency_at(y, s, eb)
+        out[name] = row
+    return out
+
+
+def _rows(unit, seed, model, scores, n_background, sizes, seconds):
+    return [{"unit": unit, "seed": seed, "model": model, "signal": signal, **values,
+             "seconds": round(seconds, 1)}
+            for signal, values in metrics(n_background, sizes, scores).items()]
+
+
+def run_raw(seed, data, detectors):
+    from sklearn_aclr import EventScaler
+
+    train, test, sizes, n_background = data
+    rows = []
+    inputs = {"raw paper": EventScaler(), "raw standard": EventScaler(
+        features="standard", phi_encoding="sincos")}
+    for input_name, scaler in inputs.items():
+        x_train = scaler.fit(train).transform(train)
+        x_test = scaler.transform(test)
+        for detector in detectors if input_name == "raw standard" else ("AE",):
+            start = time.perf_counter()
+            scores = detector_scores(detector, x_train, x_test, seed)
+            rows += _rows("raw", seed, f"{input_name} | {detector}", scores,
+                          n_background, sizes, time.perf_counter() - start)
+    return rows
+
+
+def run_supervised(data, seed):
+    """Gradient-boosted trees per signal, two-fold cross-fitted on the test events."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from sklearn_aclr import EventScaler
+
+    train, test, sizes, n_background = data
+    scaler = EventScaler(features="standard", phi_encoding="sincos").fit(train)
+    x = scaler.transform(test)
+    rows, start = [], n_background
+    for signal, n in sizes.items():
+        idx = np.r_[np.arange(n_background), np.arange(start, start + n)]
+        start += n
+        y = np.r_[np.zeros(n_background), np.ones(n)]
+        fold = np.random.default_rng(seed).permutation(len(idx)) % 2
+        score = np.zeros(len(idx))
+        for k in (0, 1):
+            clf = HistGradientBoostingClassifier(random_state=seed)
+            clf.fit(x[idx[fold != k]], y[fold != k])
+            score[fold == k] = clf.predict_proba(x[idx[fold == k]])[:, 1]
+        values = metrics(n_background, {signal: n}, np.r_[score[:n_background],
+                                                            score[n_background:]])
+        rows.append({"unit": "supervised", "seed": seed, "model": "supervised",
+                     "signal": signal, **values[signal], "seconds": 0.0})
+    return rows
+
+
+def representations(transformer, events):
+    """Every representation level of ``events`` from one pass through the encoder."""
+    import torch
+
+    from sklearn_aclr._nets import apply_in_batches, unwrapped
+
+    module = unwrapped(transformer.net_.module_)
+
+    def both(module, x):
+        pooled = module.pooled(x)
+        return torch.cat([pooled, module.head(pooled)], dim=1)
+
+    out = apply_in_batches(module, events, both, batch_size=1024, device=transformer.device_)
+    pooled, head = out[:, : transformer.d_model], out[:, transformer.d_model :]
+    norm = np.linalg.norm(head, axis=1, keepdims=True)
+    return {"head": head, "head_l2": head / np.maximum(norm, 1e-12), "pooled": pooled,
+            "pooled+head": out}
+
+
+def run_encoder(config, seed, data, args):
+    from sklearn_aclr import AnomalyCLRTransformer
+
+    train, test, sizes, n_background = data
+    start = time.perf_counter()
+    clr = AnomalyCLRTransformer(max_epochs=args.epochs, random_state=seed, device=args.device,
+                                **CONFIGS[config]).fit(train)
+    fit_seconds = time.perf_counter() - start
+    reps_train, reps_test = representations(clr, train), representations(clr, test)
+    rows = []
+    for level in args.representations:
+        for detector in args.detectors:
+            start = time.perf_counter()
+            scores = detector_scores(detector, reps_train[level], reps_test[level], seed)
+            rows += _rows(config, seed, f"ACLR {config} | {level} | {detector}", scores,
+                          n_background, sizes, time.perf_counter() - start)
+    for row in rows:
+        row["encoder_seconds"] = round(fit_seconds, 1)
+        row["encoder_epochs"] = clr.n_epochs_
+    return rows
+
+
+def done_units(log):
+    if not log.exists():
+        return set()
+    return {(row["unit"], row["seed"]) for row in map(json.loads, log.read_text().splitlines())}
+
+
+def append(log, rows):
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+
+
+def table(log, metric="auc"):
+    """Mean +- std per model and signal, and paired differences against the best raw model."""
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    by = {}
+    for row in rows:
+        by.setdefault((row["model"], row["signal"]), {})[row["seed"]] = row[metric]
+    models = sorted({m for m, _ in by})
+    signals = [s for s in SIGNALS if any(k[1] == s for k in by)]
+    mean = {k: np.mean([v for v in d.values() if v is not None]) if any(
+        v is not None for v in d.values()) else np.nan for k, d in by.items()}
+    raw_models = [m for m in models if m.startswith("raw")]
+    best_raw = {s: max(raw_models, key=lambda m: mean.get((m, s), -np.inf)) for s in signals}
+    lines = [f"metric: {metric}; strongest raw baseline per signal: "
+             + ", ".join(f"{s}: {best_raw[s]}" for s in signals), ""]
+    header = f"{'model':58s}" + "".join(f"{s:>26s}" for s in signals) + f"{'gap closed':>12s}"
+    lines.append(header)
+    for model in models:
+        cells, closed = [], []
+        for s in signals:
+            values = by.get((model, s), {})
+            vals = [v for v in values.values() if v is not None]
+            if not vals:
+                cells.append(f"{'-':>26s}")
+                continue
+            cell = f"{np.mean(vals):.3f}+-{np.std(vals, ddof=1) if len(vals) > 1 else 0:.3f}"
+            reference = by.get((best_raw[s], s), {})
+            diffs = [values[k] - reference[k] for k in values
+                     if k in reference and values[k] is not None and reference[k] is not None]
+            if model != best_raw[s] and len(diffs) > 1:
+                se = np.std(diffs, ddof=1) / np.sqrt(len(diffs))
+                cell += f" {np.mean(diffs):+.3f}({se:.3f})"
+            cells.append(f"{cell:>26s}")
+            sup = mean.get(("supervised", s))
+            base = mean.get((best_raw[s], s))
+            if sup is not None and base is not None and sup > base:
+                closed.append((np.mean(vals) - base) / (sup - base))
+        gap = f"{np.mean(closed):+.2f}" if len(closed) == len(signals) else "-"
+        lines.append(f"{model:58s}" + "".join(cells) + f"{gap:>12s}")
+    lines.append("")
+    lines.append("cell: mean+-std over seeds, then the paired difference to the strongest raw "
+                 "baseline of the signal (standard error); gap closed: mean over signals of "
+                 "(model - baseline) / (supervised - baseline).")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="*", default=["default"], choices=sorted(CONFIGS))
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument("--raw", action="store_true", help="run the raw baselines too")
+    parser.add_argument("--supervised", action="store_true", help="run the supervised bound")
+    parser.add_argument("--representations", nargs="*", default=list(REPRESENTATIONS))
+    parser.add_argument("--detectors", nargs="*", default=list(DETECTORS))
+    parser.add_argument("--n-train", type=int, default=20_000)
+    parser.add_argument("--n-test", type=int, default=20_000)
+    parser.add_argument("--epochs", type=int, default=20, help="encoder max_epochs")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--log", default=str(LOG))
+    parser.add_argument("--table", action="store_true", help="print the table and stop")
+    parser.add_argument("--metric", default="auc")
+    args = parser.parse_args()
+    log = Path(args.log)
+    if args.table:
+        print(table(log, args.metric))
+        return
+
+    from sklearn_aclr.exceptions import ExtrapolationWarning
+
+    warnings.simplefilter("ignore", ExtrapolationWarning)  # signals are scored on purpose
+    train, test_background, signals = load_validation(args.n_train, args.n_test)
+    sizes = {name: len(events) for name, events in signals.items()}
+    test = np.concatenate([test_background, *signals.values()])
+    data = (train, test, sizes, len(test_background))
+    done = done_units(log)
+    info = {"machine": machine()["cpu"], "n_train": args.n_train, "n_test": args.n_test,
+            "epochs": args.epochs}
+    for seed in args.seeds:
+        units = [("supervised", run_supervised, (data, seed))] if args.supervised else []
+        if args.raw:
+            units.append(("raw", run_raw, (seed, data, args.detectors)))
+        units += [(config, run_encoder, (config, seed, data, args)) for config in args.configs]
+        for unit, work, work_args in units:
+            if (unit, seed) in done:
+                print(f"{unit} seed {seed}: done before, skipped")
+                continue
+            start = time.perf_counter()
+            rows = work(*work_args)
+            for row in rows:
+                row.update(info)
+            append(log, rows)
+            print(f"{unit} seed {seed}: {len(rows)} rows in {time.perf_counter() - start:.0f} s",
+                  flush=True)
+    print(table(log, args.metric))
+
+
+if __name__ == "__main__":
+    main()
