@@ -125,8 +125,7 @@ class CollinearSplit(Augmentation):
         # What the parent must keep: the threshold, or for the selection lepton the selection
         # threshold (with a margin against rounding); the partner must pass the threshold.
         keep_min = torch.where(trigger_object(events, table),
-                               torch.maximum(table.pt_min, table.pt_min.new_tensor(
-                                   table.trigger_pt * (1 + 1e-3))),
+                               table.pt_min.clamp(min=table.trigger_pt * (1 + 1e-3)),
                                table.pt_min)  # (B, N)
         splittable = present & (events[..., PT] >= keep_min + table.pt_min)
         kinds = [(name, slots) for name, slots in table.types if name in _VISIBLE]
