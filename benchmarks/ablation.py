@@ -59,6 +59,7 @@ CONFIGS = {
 }
 REPRESENTATIONS = ("head", "head_l2", "pooled", "pooled+head", "pooled+raw")
 DETECTORS = ("AE", "AE+std", "kNN", "GMM", "Mahalanobis", "IForest")
+AE_LEVELS = ("head", "pooled", "pooled+raw")
 
 
 def _check_files(processes, folder):
@@ -240,6 +241,8 @@ def run_encoder(config, seed, data, args):
     rows = []
     for level in args.representations:
         for detector in args.detectors:
+            if detector.startswith("AE") and level not in AE_LEVELS:
+                continue  # autoencoders cost minutes each: only where the package uses them
             start = time.perf_counter()
             scores = detector_scores(detector, reps_train[level], reps_test[level], seed)
             rows += _rows(config, seed, f"ACLR {config} | {level} | {detector}", scores,

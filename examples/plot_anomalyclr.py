@@ -27,7 +27,8 @@ train, test = background[:6000], background[8000:]
 # The two pipelines differ only in their first step.
 scorer = dict(max_epochs=60, random_state=0)
 pipelines = {
-    "raw AE": make_pipeline(EventScaler(), AutoEncoderScorer(**scorer)),
+    "raw AE": make_pipeline(EventScaler(features="standard", phi_encoding="sincos"),
+                            AutoEncoderScorer(**scorer)),
     "AnomalyCLR + AE": make_pipeline(
         AnomalyCLRTransformer(d_model=32, n_layers=2, dim_feedforward=64, max_epochs=4,
                               random_state=0, verbose=1),
