@@ -59,6 +59,7 @@ CONFIGS = {
 }
 REPRESENTATIONS = ("head", "head_l2", "pooled", "pooled+head", "pooled+raw")
 DETECTORS = ("AE", "AE+std", "kNN", "GMM", "Mahalanobis", "IForest")
+DEFAULT_EPOCHS = 20  # the grid's budget; --epochs 50 is the package default
 AE_LEVELS = ("head", "pooled", "pooled+raw")
 
 
@@ -228,11 +229,17 @@ def trained_encoder(config, seed, train, args):
     return clr, seconds
 
 
+def _unit(config, epochs):
+    """The name of an encoder unit: the configuration, with the epochs where not the usual."""
+    return config if epochs == DEFAULT_EPOCHS else f"{config} e{epochs}"
+
+
 def run_encoder(config, seed, data, args):
     from sklearn_aclr import EventScaler
 
     train, test, sizes, n_background = data
     clr, fit_seconds = trained_encoder(config, seed, train, args)
+    unit = _unit(config, args.epochs)
     reps_train, reps_test = representations(clr, train), representations(clr, test)
     # The score-combination axis: the representation beside the standardised raw features.
     scaler = EventScaler(features="standard", phi_encoding="sincos").fit(train)
@@ -245,7 +252,7 @@ def run_encoder(config, seed, data, args):
                 continue  # autoencoders cost minutes each: only where the package uses them
             start = time.perf_counter()
             scores = detector_scores(detector, reps_train[level], reps_test[level], seed)
-            rows += _rows(config, seed, f"ACLR {config} | {level} | {detector}", scores,
+            rows += _rows(unit, seed, f"ACLR {unit} | {level} | {detector}", scores,
                           n_background, sizes, time.perf_counter() - start)
     for row in rows:
         row["encoder_seconds"] = round(fit_seconds, 1)
@@ -321,7 +328,7 @@ def main():
     parser.add_argument("--detectors", nargs="*", default=list(DETECTORS))
     parser.add_argument("--n-train", type=int, default=20_000)
     parser.add_argument("--n-test", type=int, default=20_000)
-    parser.add_argument("--epochs", type=int, default=20, help="encoder max_epochs")
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="encoder max_epochs")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--log", default=str(LOG))
     parser.add_argument("--folder", default=str(FOLDER), help="the validation sample")
@@ -356,7 +363,8 @@ def main():
         units = [("supervised", run_supervised, (data, seed))] if args.supervised else []
         if args.raw:
             units.append(("raw", run_raw, (seed, data, args.detectors)))
-        units += [(config, run_encoder, (config, seed, data, args)) for config in args.configs]
+        units += [(_unit(config, args.epochs), run_encoder, (config, seed, data, args))
+                  for config in args.configs]
         for unit, work, work_args in units:
             if (unit, seed) in done:
                 print(f"{unit} seed {seed}: done before, skipped")

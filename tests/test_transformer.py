@@ -26,10 +26,10 @@ def fitted(labelled):
 def test_transform_output(fitted, labelled):
     X, _ = labelled
     Z = fitted.transform(X)
-    assert Z.shape == (len(X), 8) and Z.dtype == np.float32
+    assert Z.shape == (len(X), 16) and Z.dtype == np.float32
     assert np.isfinite(Z).all()
     assert fitted.get_feature_names_out().tolist() == [f"anomalyclrtransformer{i}"
-                                                        for i in range(8)]
+                                                        for i in range(16)]
 
 
 def test_fitted_attributes(fitted):
@@ -54,12 +54,14 @@ def test_transform_is_batch_invariant(fitted, labelled):
     np.testing.assert_allclose(one_by_one, whole[:10], rtol=1e-4, atol=1e-5)
 
 
-def test_pooled_representation(labelled):
+@pytest.mark.parametrize(("representation", "width"), [("pooled", 16), ("head", 8)])
+def test_representation_levels(labelled, representation, width):
     X, y = labelled
-    clr = AnomalyCLRTransformer(**{**TINY, "max_epochs": 1}, representation="pooled",
+    clr = AnomalyCLRTransformer(**{**TINY, "max_epochs": 1}, representation=representation,
                                 random_state=0).fit(X[y == 0])
-    assert clr.transform(X[:5]).shape == (5, 16)
-    assert len(clr.get_feature_names_out()) == 16
+    assert clr.transform(X[:5]).shape == (5, width)
+    assert len(clr.get_feature_names_out()) == width
+    assert AnomalyCLRTransformer().representation == "pooled"  # the ablation's choice
 
 
 def test_same_random_state_identical_fit(fitted, labelled):

@@ -19,7 +19,7 @@ class ADC2021Stream:
     ``transform`` and the scoring methods. ``AutoEncoderScorer`` takes features, not events:
     give the stream a fitted ``transform`` (an ``AnomalyCLRTransformer`` or ``EventScaler``),
     which is applied to every batch read. In a ``Pipeline`` the intermediate features are held
-    in memory (for the default representation, 32 floats per event); fit the steps one by one
+    in memory (for the default representation, 64 floats per event); fit the steps one by one
     on streams to avoid that, as in the example below.
 
     Works with ``torch.utils.data.DataLoader`` (including worker processes): the file is opened
