@@ -11,7 +11,6 @@ import functools
 import math
 
 import torch
-import torch.nn.functional as F
 
 from sklearn_aclr._layout import get_layout
 
@@ -189,14 +188,13 @@ def passes_selection(events, table):
 def trigger_object(events, table):
     """(B, N) mask of the object that carries the selection: the hardest trigger-type object.
 
-    All False in events without one. Anomalous augmentations keep this object above the
-    selection threshold, so that no view is told apart by failing the selection.
+    All False in events without one; objects tied for the hardest are all marked. Anomalous
+    augmentations keep this object above the selection threshold, so that no view is told
+    apart by failing the selection.
     """
-    present = events[..., CLASS] != 0
-    candidates = present & table.trigger
-    pt = torch.where(candidates, events[..., PT], torch.full_like(events[..., PT], -1.0))
-    hardest = F.one_hot(pt.argmax(dim=1), events.shape[1]).bool()
-    return hardest & candidates
+    candidates = (events[..., CLASS] != 0) & table.trigger
+    pt = torch.where(candidates, events[..., PT], -1.0)
+    return candidates & (pt >= pt.amax(dim=1, keepdim=True))  # ties: all of the hardest
 
 
 def transverse_vector(events, selected):

@@ -231,7 +231,8 @@ class ScalePT(Augmentation):
         scaled = (events[..., CLASS] != 0) & ~table.met
         factor = log_uniform_factor((len(events), 1), self.factor_range, generator=generator,
                                     like=events)
-        lead = (events[..., PT] * trigger_object(events, table)).amax(dim=1, keepdim=True)
+        candidates = (events[..., CLASS] != 0) & table.trigger
+        lead = torch.where(candidates, events[..., PT], 0.0).amax(dim=1, keepdim=True)
         fails = (factor < 1) & (lead * factor <= table.trigger_pt) & (lead > 0)
         out = _rescale_pt(events, scaled, torch.where(fails, 1 / factor, factor))
         kept = ~scaled | (out[..., PT] >= table.pt_min)
