@@ -111,8 +111,15 @@ def detector_scores(name, train, test, seed):
         distances, _ = NearestNeighbors(n_neighbors=16).fit(train).kneighbors(test)
         return distances.mean(axis=1)
     if name == "GMM":
-        gmm = GaussianMixture(8, covariance_type="full", reg_covar=1e-4, random_state=seed)
-        return -gmm.fit(train).score_samples(test)
+        # Presence flags make some covariances nearly singular: regularise more if needed.
+        for reg_covar in (1e-4, 1e-3, 1e-2):
+            gmm = GaussianMixture(8, covariance_type="full", reg_covar=reg_covar,
+                                  random_state=seed)
+            try:
+                return -gmm.fit(train).score_samples(test)
+            except ValueError:
+                continue
+        raise RuntimeError("The Gaussian mixture did not fit even with reg_covar=1e-2.")
     if name == "Mahalanobis":
         return EmpiricalCovariance().fit(train).mahalanobis(test)
     if name == "IForest":
