@@ -17,13 +17,12 @@ from sklearn_aclr.augmentations._base import (
     CLASS,
     PT,
     Augmentation,
+    carry_into_met,
     empty_slots,
     log_uniform_factor,
     random_counts,
-    set_met,
     slot_table,
     sort_slots,
-    transverse_vector,
     trigger_object,
     uniform,
 )
@@ -85,9 +84,7 @@ class AddObjects(Augmentation):
         added = torch.stack([pt, eta, phi, table.slot_class.expand_as(pt)], -1)
         added = empty_slots(added, new)
 
-        met = (transverse_vector(events, table.met.expand_as(new))
-               - transverse_vector(added, new))
-        return sort_slots(set_met(events + added, table, met), table)
+        return sort_slots(carry_into_met(events, events + added, table), table)
 
 
 class CollinearSplit(Augmentation):
