@@ -34,6 +34,7 @@ import joblib
 import numpy as np
 
 from sklearn_aclr.augmentations import RotatePhi, SmearEtaPhi, SmearJetEnergy
+from sklearn_aclr.study import RAW_FEATURES
 
 from _common import RESULTS, machine
 from validation_data import BACKGROUND, FOLDER, SIGNALS, path_of
@@ -156,8 +157,7 @@ def run_raw(seed, data, detectors):
 
     train, test, sizes, n_background = data
     rows = []
-    inputs = {"raw paper": EventScaler(), "raw standard": EventScaler(
-        features="standard", phi_encoding="sincos")}
+    inputs = {"raw paper": EventScaler(), "raw standard": EventScaler(**RAW_FEATURES)}
     for input_name, scaler in inputs.items():
         x_train = scaler.fit(train).transform(train)
         x_test = scaler.transform(test)
@@ -176,7 +176,7 @@ def run_supervised(data, seed):
     from sklearn_aclr import EventScaler
 
     train, test, sizes, n_background = data
-    scaler = EventScaler(features="standard", phi_encoding="sincos").fit(train)
+    scaler = EventScaler(**RAW_FEATURES).fit(train)
     x = scaler.transform(test)
     rows, start = [], n_background
     for signal, n in sizes.items():
@@ -249,7 +249,7 @@ def run_encoder(config, seed, data, args):
     unit = _unit(config, args.epochs)
     reps_train, reps_test = representations(clr, train), representations(clr, test)
     # The score-combination axis: the representation beside the standardised raw features.
-    scaler = EventScaler(features="standard", phi_encoding="sincos").fit(train)
+    scaler = EventScaler(**RAW_FEATURES).fit(train)
     reps_train["pooled+raw"] = np.hstack([reps_train["pooled"], scaler.transform(train)])
     reps_test["pooled+raw"] = np.hstack([reps_test["pooled"], scaler.transform(test)])
     rows = []
