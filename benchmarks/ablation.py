@@ -200,7 +200,7 @@ def representations(transformer, events):
     """Every representation level of ``events`` from one pass through the encoder."""
     import torch
 
-    from sklearn_aclr._nets import apply_in_batches, unwrapped
+    from sklearn_aclr._torch_utils import apply_in_batches, unwrapped
 
     module = unwrapped(transformer.net_.module_)
 

@@ -2,14 +2,22 @@
 
 An implementation of AnomalyCLR (Dillon, Favaro, Feiden, Modak, Plehn, SciPost Phys. Core 7,
 056 (2024), arXiv:2301.04660) as scikit-learn estimators trained through skorch.
+
+The estimators are imported on first use (PEP 562), so that ``import sklearn_aclr`` and
+modules that need no network, such as :mod:`sklearn_aclr.metrics`, do not load torch.
 """
 
-from sklearn_aclr._layout import ADC2021, EventLayout, ObjectType
-from sklearn_aclr._scorer import AutoEncoderScorer
-from sklearn_aclr._transformer import AnomalyCLRTransformer
-from sklearn_aclr.preprocessing import EventScaler
+import importlib
 
-__version__ = "0.1.0.dev0"
+from sklearn_aclr._layout import ADC2021, EventLayout, ObjectType
+from sklearn_aclr._version import __version__
+
+# Public name -> module that defines it, imported when the name is first looked up.
+_LAZY = {
+    "AnomalyCLRTransformer": "sklearn_aclr._transformer",
+    "AutoEncoderScorer": "sklearn_aclr._scorer",
+    "EventScaler": "sklearn_aclr.preprocessing",
+}
 
 __all__ = [
     "ADC2021",
@@ -20,3 +28,15 @@ __all__ = [
     "ObjectType",
     "__version__",
 ]
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'sklearn_aclr' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -4,25 +4,16 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import OutlierMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sklearn_aclr._nets import (
-    AutoEncoderNet,
-    StreamDataset,
-    apply_in_batches,
-    check_validation_size,
-    loss_curves,
-    resolve_device,
-    torch_seed,
-    train,
-    training_kwargs,
-)
+from sklearn_aclr._base import BaseNetEstimator, check_validation_size
+from sklearn_aclr._nets import AutoEncoderNet
+from sklearn_aclr._sources import is_source
 from sklearn_aclr._summary import ExtrapolationGuard, SummaryCollector, feature_columns
-from sklearn_aclr._validation import is_stream, reject_3d, validate_feature_stream
+from sklearn_aclr._validation import reject_3d, validate_feature_stream
 from sklearn_aclr.nn import MLPAutoEncoder
-from sklearn_aclr.persistence import PersistenceMixin
 
 __all__ = ["AutoEncoderScorer"]
 
@@ -35,7 +26,7 @@ def _reconstruction(module, x):  # (B, F) -> (B, F)
     return module(x)
 
 
-class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
+class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
     """Anomaly detection by the reconstruction error of an MLP autoencoder.
 
     The autoencoder is trained, through skorch, to reproduce background events (scaled raw
@@ -144,22 +135,10 @@ class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
+        **BaseNetEstimator._parameter_constraints,
         "hidden_layer_sizes": ["array-like"],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "inference_batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "patience": [Interval(Integral, 1, None, closed="left")],
-        "warm_start": ["boolean"],
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
-        "precision": [StrOptions({"float32", "bfloat16", "float16"})],
-        "device": [str],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -184,20 +163,14 @@ class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.latent_dim = latent_dim
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.inference_batch_size = inference_batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.warm_start = warm_start
         self.contamination = contamination
-        self.precision = precision
-        self.device = device
-        self.verbose = verbose
-        self.random_state = random_state
+        super().__init__(
+            lr=lr, weight_decay=weight_decay, batch_size=batch_size,
+            inference_batch_size=inference_batch_size, max_epochs=max_epochs,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            patience=patience, warm_start=warm_start, precision=precision, device=device,
+            verbose=verbose, random_state=random_state,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -217,28 +190,12 @@ class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
         self : AutoEncoderScorer
             The fitted scorer.
         """
-        resume = self.warm_start and hasattr(self, "net_")
-        if is_stream(X):
-            validate_feature_stream(self, X, reset=not resume)
-            data = StreamDataset(X)
-        else:
-            X = data = validate_data(self, reject_3d(self, X), dtype=np.float32,
-                                     reset=not resume)
         hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        X = self._validate(X, reset=not self._resuming())
         check_validation_size(len(X), self.early_stopping, self.validation_fraction)
-        seed = torch_seed(self.random_state)
-        self.device_ = resolve_device(self.device)
-
-        def make_net():
-            return self._make_net(
-                dict(n_features=self.n_features_in_, hidden_layer_sizes=list(hidden),
-                     latent_dim=self.latent_dim),
-                seed,
-            )
-
-        self.net_ = train(self, make_net, data, seed)
-        self.loss_curve_, self.validation_loss_curve_ = loss_curves(self.net_)
-        self.n_epochs_ = len(self.loss_curve_)
+        self._fit_net(X, lambda: dict(n_features=self.n_features_in_,
+                                      hidden_layer_sizes=list(hidden),
+                                      latent_dim=self.latent_dim))
         # One pass over the training data gives the threshold and the training summary.
         summary = SummaryCollector(feature_columns(self._feature_names()), len(X))
         errors = self._errors(X, on_batch=summary.update)
@@ -252,15 +209,7 @@ class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
             module=MLPAutoEncoder,
             **{f"module__{key}": value for key, value in module_kwargs.items()},
             criterion=torch.nn.MSELoss,
-            optimizer=torch.optim.AdamW,
-            optimizer__weight_decay=self.weight_decay,
-            precision=self.precision,
-            **training_kwargs(
-                seed=seed, device=self.device_, lr=self.lr, batch_size=self.batch_size,
-                max_epochs=self.max_epochs, early_stopping=self.early_stopping,
-                validation_fraction=self.validation_fraction, patience=self.patience,
-                verbose=self.verbose,
-            ),
+            **self._training_kwargs(seed, device=self.device_),
         )
 
     def _feature_names(self):
@@ -270,10 +219,7 @@ class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
         return [str(name) for name in names]
 
     def _errors(self, X, on_batch=None):
-        return apply_in_batches(
-            self.net_.module_, X, _squared_error, batch_size=self.inference_batch_size,
-            device=self.net_.device, precision=self.precision, on_batch=on_batch,
-        ).astype(np.float64)
+        return self._apply(X, _squared_error, on_batch=on_batch).astype(np.float64)
 
     def _checked_errors(self, X):
         guard = ExtrapolationGuard(getattr(self, "training_summary_", None),
@@ -283,11 +229,13 @@ class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
         guard.warn(stacklevel=4)
         return errors
 
-    def _validate(self, X):
-        check_is_fitted(self)
-        if is_stream(X):
-            return validate_feature_stream(self, X, reset=False)
-        return validate_data(self, reject_3d(self, X), dtype=np.float32, reset=False)
+    def _validate(self, X, *, reset=False):
+        """X checked as features: an array of float32, or an event source serving them."""
+        if not reset:
+            check_is_fitted(self)
+        if is_source(X):
+            return validate_feature_stream(self, X, reset=reset)
+        return validate_data(self, reject_3d(self, X), dtype=np.float32, reset=reset)
 
     def anomaly_score(self, X):
         """Reconstruction error per event: higher means more anomalous.
@@ -358,11 +306,7 @@ class AutoEncoderScorer(PersistenceMixin, OutlierMixin, BaseEstimator):
         -------
         X_reconstructed : ndarray of shape (n_samples, n_features), dtype float32
         """
-        return apply_in_batches(
-            self.net_.module_, self._validate(X), _reconstruction,
-            batch_size=self.inference_batch_size, device=self.net_.device,
-            precision=self.precision,
-        )
+        return self._apply(self._validate(X), _reconstruction)
 
 
 def _check_hidden_layer_sizes(sizes):

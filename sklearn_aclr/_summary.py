@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from sklearn_aclr._sources import iter_blocks
 from sklearn_aclr.exceptions import ExtrapolationWarning
 
 QUANTILE_LEVELS = (0.001, 0.01, 0.5, 0.99, 0.999)
@@ -60,15 +61,11 @@ def feature_columns(names):
     return columns
 
 
-def summarize(X, columns, block_size=65_536):
-    """The training summary of X, an array or a stream read in its blocks."""
+def summarize(X, columns):
+    """The training summary of X, an array or an event source read in its blocks."""
     collector = SummaryCollector(columns, len(X))
-    if hasattr(X, "iter_blocks"):
-        for block in X.iter_blocks():
-            collector.update(block)
-    else:
-        for start in range(0, len(X), block_size):
-            collector.update(X[start : start + block_size])
+    for block in iter_blocks(X):
+        collector.update(block)
     return collector.result()
 
 

@@ -2,35 +2,19 @@
 
 from numbers import Integral, Real
 
-import torch
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-)
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_aclr._base import BaseNetEstimator, split_sizes
 from sklearn_aclr._layout import EventLayout
-from sklearn_aclr._nets import (
-    AnomalyCLRNet,
-    StreamDataset,
-    apply_in_batches,
-    loss_curves,
-    resolve_device,
-    split_sizes,
-    torch_seed,
-    train,
-    training_kwargs,
-    unwrapped,
-)
-from sklearn_aclr._summary import ExtrapolationGuard, event_columns, summarize
-from sklearn_aclr._validation import is_stream, validate_events
+from sklearn_aclr._nets import AnomalyCLRNet
+from sklearn_aclr._sources import iter_blocks
+from sklearn_aclr._summary import ExtrapolationGuard, SummaryCollector, event_columns
+from sklearn_aclr._validation import validate_events
 from sklearn_aclr.augmentations import Compose, OneOf, default_augmentations, make_augmentation
 from sklearn_aclr.nn import AnomalyCLREncoder
 from sklearn_aclr.nn.losses import ContrastiveLoss
-from sklearn_aclr.persistence import PersistenceMixin
 from sklearn_aclr.preprocessing import fit_scaling
 
 __all__ = ["AnomalyCLRTransformer"]
@@ -44,9 +28,7 @@ def _pooled(module, events):
     return module.pooled(events)
 
 
-class AnomalyCLRTransformer(
-    PersistenceMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetEstimator):
     """Learn AnomalyCLR representations of collider events by contrastive self-supervision.
 
     A permutation-invariant Transformer encoder is trained, through skorch, on background
@@ -196,6 +178,7 @@ class AnomalyCLRTransformer(
     """
 
     _parameter_constraints = {
+        **BaseNetEstimator._parameter_constraints,
         "layout": [StrOptions({"adc2021", "tabular"}), EventLayout],
         "d_model": [Interval(Integral, 1, None, closed="left")],
         "n_heads": [Interval(Integral, 1, None, closed="left")],
@@ -210,21 +193,9 @@ class AnomalyCLRTransformer(
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "physical": [list, tuple, None],
         "anomalous": [list, tuple, None],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
-        "inference_batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "patience": [Interval(Integral, 1, None, closed="left")],
-        "warm_start": ["boolean"],
-        "precision": [StrOptions({"float32", "bfloat16", "float16"})],
-        "device": [str],
         "accelerator": [None, HasMethods(["prepare", "backward"])],
         "callbacks": [list, None],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -274,21 +245,15 @@ class AnomalyCLRTransformer(
         self.temperature = temperature
         self.physical = physical
         self.anomalous = anomalous
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.inference_batch_size = inference_batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.warm_start = warm_start
-        self.precision = precision
-        self.device = device
         self.accelerator = accelerator
         self.callbacks = callbacks
-        self.verbose = verbose
-        self.random_state = random_state
+        super().__init__(
+            lr=lr, weight_decay=weight_decay, batch_size=batch_size,
+            inference_batch_size=inference_batch_size, max_epochs=max_epochs,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            patience=patience, warm_start=warm_start, precision=precision, device=device,
+            verbose=verbose, random_state=random_state,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -308,16 +273,30 @@ class AnomalyCLRTransformer(
         self : AnomalyCLRTransformer
             The fitted transformer.
         """
+        self._check_params()
+        resume = self._resuming()
+        events, self.layout_ = validate_events(self, X, reset=not resume)
+        # One pass over the events gives the training summary and, for a new network, the
+        # input scaling; training then reads them once per epoch.
+        summary = SummaryCollector(event_columns(self.layout_), len(events))
+        if resume:
+            for block in iter_blocks(events):
+                summary.update(block)
+        else:
+            scaling = fit_scaling(events, self.layout_, on_block=summary.update)
+        self.training_summary_ = summary.result()
+        return self._fit_net(
+            events, lambda: self._module_kwargs(*scaling),
+            device=None if self.accelerator is None else str(self.accelerator.device),
+        )
+
+    def _check_params(self):
+        """Checks across parameters, before any data is read."""
         if self.d_model % self.n_heads:
             raise ValueError(
                 f"n_heads={self.n_heads} must divide d_model={self.d_model}; for example "
                 f"d_model={self.n_heads * max(1, round(self.d_model / self.n_heads))}."
             )
-        resume = self.warm_start and hasattr(self, "net_")
-        events, self.layout_ = validate_events(self, X, reset=not resume)
-        data = StreamDataset(events) if is_stream(events) else events
-        self.training_summary_ = summarize(events, event_columns(self.layout_))
-        seed = torch_seed(self.random_state)
         if self.accelerator is not None and self.early_stopping:
             raise ValueError(
                 "Early stopping is not available with an accelerator: each process would "
@@ -330,17 +309,6 @@ class AnomalyCLRTransformer(
                 f"Accelerator(mixed_precision='bf16'), and keep precision='float32'; got "
                 f"precision={self.precision!r}."
             )
-        self.device_ = (str(self.accelerator.device) if self.accelerator is not None
-                        else resolve_device(self.device))
-
-        def make_net():
-            center, scale = fit_scaling(events, self.layout_)
-            return self._make_net(self._module_kwargs(center, scale), seed, len(events))
-
-        self.net_ = train(self, make_net, data, seed)
-        self.loss_curve_, self.validation_loss_curve_ = loss_curves(self.net_)
-        self.n_epochs_ = len(self.loss_curve_)
-        return self
 
     def _module_kwargs(self, center, scale):
         """Constructor arguments of the encoder module: JSON-ready, saved in model cards."""
@@ -359,10 +327,15 @@ class AnomalyCLRTransformer(
             n_head_layers=self.n_head_layers,
         )
 
-    def _make_net(self, module_kwargs, seed, n_events):
-        """The skorch net that trains the encoder, built from validated parameters."""
-        batches = _batch_sizes(n_events, self.batch_size, self.early_stopping,
-                               self.validation_fraction)
+    def _make_net(self, module_kwargs, seed, n_events=None):
+        """The skorch net that trains the encoder, built from validated parameters.
+
+        ``n_events`` (the training set's size) lets a last batch of a single event, which
+        has nothing to contrast with, be dropped; None builds a net for inference.
+        """
+        drop_last = (_drop_last(n_events, self.batch_size, self.early_stopping,
+                                self.validation_fraction)
+                     if n_events is not None else {"train": False, "valid": False})
         physical, anomalous = self._augmentations()
         net_class, distributed = AnomalyCLRNet, {}
         if self.accelerator is not None:
@@ -376,22 +349,14 @@ class AnomalyCLRTransformer(
             criterion=ContrastiveLoss,
             criterion__kind=self.loss,
             criterion__temperature=self.temperature,
-            optimizer=torch.optim.AdamW,
-            optimizer__weight_decay=self.weight_decay,
-            precision=self.precision,
             physical=physical,
             anomalous=anomalous,
             seed=seed,
-            iterator_train__drop_last=batches["drop_last_train"],
-            iterator_valid__drop_last=batches["drop_last_valid"],
+            iterator_train__drop_last=drop_last["train"],
+            iterator_valid__drop_last=drop_last["valid"],
             **distributed,
-            **training_kwargs(
-                seed=seed, device=None if distributed else self.device_, lr=self.lr,
-                batch_size=self.batch_size, max_epochs=self.max_epochs,
-                early_stopping=self.early_stopping,
-                validation_fraction=self.validation_fraction, patience=self.patience,
-                verbose=self.verbose, callbacks=self.callbacks or (),
-            ),
+            **self._training_kwargs(seed, device=None if distributed else self.device_,
+                                    callbacks=self.callbacks or ()),
         )
 
     def _augmentations(self):
@@ -437,10 +402,7 @@ class AnomalyCLRTransformer(
         fn = _head if self.representation == "head" else _pooled
         guard = ExtrapolationGuard(getattr(self, "training_summary_", None),
                                    event_columns(self.layout_), f"{type(self).__name__}.transform")
-        representations = apply_in_batches(
-            unwrapped(self.net_.module_), events, fn, batch_size=self.inference_batch_size,
-            device=self.device_, precision=self.precision, on_batch=guard.update,
-        )
+        representations = self._apply(events, fn, on_batch=guard.update)
         guard.warn()
         return representations
 
@@ -455,7 +417,7 @@ class AnomalyCLRTransformer(
         return tags
 
 
-def _batch_sizes(n_events, batch_size, early_stopping, validation_fraction):
+def _drop_last(n_events, batch_size, early_stopping, validation_fraction):
     """Check that both splits can fill contrastive batches (>= 2 events); choose drop_last.
 
     A last batch of a single event has no other event to contrast with, so it is dropped.
@@ -468,7 +430,4 @@ def _batch_sizes(n_events, batch_size, early_stopping, validation_fraction):
             f"early_stopping={early_stopping} leaves {n_train} and {n_valid}. Pass more events, "
             "raise validation_fraction, or set early_stopping=False."
         )
-    return {
-        "drop_last_train": bool(n_train % batch_size == 1),
-        "drop_last_valid": bool(n_valid % batch_size == 1),
-    }
+    return {"train": n_train % batch_size == 1, "valid": n_valid % batch_size == 1}

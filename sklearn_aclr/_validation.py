@@ -7,7 +7,7 @@ from scipy import sparse
 from sklearn.utils.validation import validate_data
 
 from sklearn_aclr._layout import ADC2021, EventLayout, check_events, get_layout
-from sklearn_aclr.datasets._streaming import ADC2021Stream
+from sklearn_aclr._sources import is_source
 
 # n_features_in_ of ADC2021 events with class ids, as a stream serves them: 19 slots x 4.
 _STREAM_FEATURES = ADC2021.n_slots * 4
@@ -37,7 +37,7 @@ def validate_events(estimator, X, *, reset):
         Or the ADC2021Stream itself, checked by :func:`validate_event_stream`.
     layout : EventLayout
     """
-    if is_stream(X):
+    if is_source(X):
         return X, validate_event_stream(estimator, X, reset=reset)
     X = _as_array(X)
     if getattr(X, "ndim", None) == 3:
@@ -51,11 +51,6 @@ def validate_events(estimator, X, *, reset):
     X = validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32])
     layout = get_layout(estimator.layout, X.shape[1]) if reset else estimator.layout_
     return check_events(X, layout), layout
-
-
-def is_stream(X):
-    """Whether X is an :class:`~sklearn_aclr.datasets.ADC2021Stream` to read in batches."""
-    return isinstance(X, ADC2021Stream)
 
 
 def validate_event_stream(estimator, stream, *, reset):

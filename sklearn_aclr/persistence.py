@@ -10,8 +10,10 @@ A saved model is a directory of two files:
   threshold) and ``training_summary``: per feature the min, max and quantiles of the training
   background, which ``transform`` and the scoring methods compare new input with.
 
-Loading builds the estimator from a fixed list of classes and the card's plain values, then
-fills in the tensors. A model written by another version of sklearn-aclr loads with a
+Loading builds the estimator from the card's plain values, then fills in the tensors. The class
+must be one registered here: every subclass of :class:`PersistenceMixin` registers itself when
+its module is imported, and the card names that module, which must belong to sklearn-aclr.
+A model written by another version of sklearn-aclr loads with a
 :class:`~sklearn_aclr.exceptions.ModelVersionWarning`. Pickle (or joblib) remains the way to
 keep everything, training state included, between sessions of the same installation.
 
@@ -34,8 +36,10 @@ Examples
 True
 """
 
+import contextlib
 import dataclasses
 import datetime
+import importlib
 import json
 import os
 import platform
@@ -48,7 +52,8 @@ import numpy as np
 import torch
 
 from sklearn_aclr._layout import EventLayout, ObjectType, get_layout
-from sklearn_aclr._nets import resolve_device, unwrapped
+from sklearn_aclr._torch_utils import resolve_device, unwrapped
+from sklearn_aclr._version import __version__
 from sklearn_aclr.exceptions import ModelVersionWarning
 
 __all__ = ["PersistenceMixin", "load_model", "read_card", "save_model"]
@@ -62,9 +67,22 @@ CARD = "card.json"
 _CURVES = ("loss_curve_", "validation_loss_curve_")
 _PLAIN = ("device_", "n_epochs_", "n_features_in_", "offset_", "training_summary_")
 
+# Estimator class name -> class, filled by PersistenceMixin.__init_subclass__.
+_REGISTRY = {}
+
 
 class PersistenceMixin:
-    """``save(path)`` and ``load(path)`` for the package's estimators."""
+    """``save(path)`` and ``load(path)`` for the package's estimators.
+
+    A subclass registers itself for :func:`load_model` when it is defined. It needs a fitted
+    ``net_`` (a skorch net with a ``module_``) and a method ``_make_net(module_kwargs, seed)``
+    that builds an unfitted net around a module of those constructor arguments.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("Base"):
+            _REGISTRY[cls.__name__] = cls
 
     def save(self, path, *, overwrite=False):
         """Save the fitted estimator: weights for ``torch.load(weights_only=True)`` + a card.
@@ -106,10 +124,8 @@ def _versions():
     import sklearn
     import skorch
 
-    import sklearn_aclr
-
     return {
-        "sklearn_aclr": sklearn_aclr.__version__, "torch": torch.__version__,
+        "sklearn_aclr": __version__, "torch": torch.__version__,
         "skorch": skorch.__version__, "sklearn": sklearn.__version__,
         "numpy": np.__version__, "python": platform.python_version(),
     }
@@ -192,6 +208,7 @@ def save_model(estimator, path, *, overwrite=False):
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "estimator": type(estimator).__name__,
+        "estimator_module": type(estimator).__module__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(),
         "params": params,
@@ -277,15 +294,9 @@ def load_model(path, *, device="auto", expected=None):
     -------
     estimator : AnomalyCLRTransformer or AutoEncoderScorer
     """
-    from sklearn_aclr._scorer import AutoEncoderScorer
-    from sklearn_aclr._transformer import AnomalyCLRTransformer
-
-    classes = {cls.__name__: cls for cls in (AnomalyCLRTransformer, AutoEncoderScorer)}
     path = Path(path)
     card = read_card(path)
-    cls = classes.get(card.get("estimator"))
-    if cls is None:
-        raise ValueError(f"{str(path)!r} holds an unknown estimator {card.get('estimator')!r}.")
+    cls = _estimator_class(card, path)
     if expected is not None and not issubclass(cls, expected):
         raise TypeError(
             f"{str(path)!r} holds a {cls.__name__}; load it with {cls.__name__}.load or "
@@ -332,8 +343,7 @@ def load_model(path, *, device="auto", expected=None):
     if hasattr(estimator, "layout"):
         estimator.layout_ = get_layout(estimator.layout, estimator.n_features_in_)
     estimator.device_ = resolve_device(device)
-    n_events = (card.get("training_summary") or {}).get("n_events", 2 * estimator.batch_size)
-    net = estimator._make_net(card["module"]["kwargs"], 0, max(n_events, 4))
+    net = estimator._make_net(card["module"]["kwargs"], 0)
     net.initialize()
     try:
         net.module_.load_state_dict(weights)
@@ -343,3 +353,20 @@ def load_model(path, *, device="auto", expected=None):
         ) from exc
     estimator.net_ = net
     return estimator
+
+
+def _estimator_class(card, path):
+    """The registered class a card names, importing its module (within sklearn-aclr) first.
+
+    Cards written before the module was recorded name a public class of the package.
+    """
+    name = card.get("estimator")
+    module = card.get("estimator_module", "sklearn_aclr")
+    ours = module == "sklearn_aclr" or module.startswith("sklearn_aclr.")
+    if name not in _REGISTRY and ours:
+        with contextlib.suppress(ImportError):  # an unknown module: the error below says so
+            getattr(importlib.import_module(module), str(name), None)
+    cls = _REGISTRY.get(name)
+    if cls is None:
+        raise ValueError(f"{str(path)!r} holds an unknown estimator {name!r}.")
+    return cls

@@ -6,7 +6,8 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from sklearn_aclr._layout import EventLayout
-from sklearn_aclr._validation import is_stream, validate_events
+from sklearn_aclr._sources import iter_blocks
+from sklearn_aclr._validation import validate_events
 
 __all__ = ["EventScaler"]
 
@@ -133,8 +134,21 @@ class EventScaler(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         events, _ = validate_events(self, X, reset=False)
-        if is_stream(events):
-            return np.concatenate([self.transform(block) for block in events.iter_blocks()])
+        blocks = iter_blocks(events)
+        first = self._scale(next(blocks, events[:0]))
+        if len(first) == len(events):
+            return first
+        # A stream: fill the output block by block, never holding its events whole.
+        scaled = np.empty((len(events), first.shape[1]), dtype=np.float32)
+        scaled[: len(first)] = first
+        start = len(first)
+        for block in blocks:
+            scaled[start : start + len(block)] = self._scale(block)
+            start += len(block)
+        return scaled
+
+    def _scale(self, events):
+        """The scaled features of canonical events, an array of shape (n, n_slots, columns)."""
         if self._standard:
             present = (events[..., -1] != 0)[..., None]
             values = _object_features(events, self.phi_encoding)
@@ -183,10 +197,11 @@ class EventScaler(TransformerMixin, BaseEstimator):
         return tags
 
 
-def fit_scaling(events, layout):
+def fit_scaling(events, layout, on_block=None):
     """Centre and scale of every (slot, feature) from canonical events; see EventScaler.
 
-    For collider layouts ``events`` may also be an ADC2021Stream, read block by block.
+    For collider layouts ``events`` may also be an event source, read block by block in one
+    pass; ``on_block(block)``, if given, sees every block too (to summarise it in that pass).
 
     Returns
     -------
@@ -195,6 +210,8 @@ def fit_scaling(events, layout):
     center = np.zeros((layout.n_slots, layout.n_features))
     scale = np.ones((layout.n_slots, layout.n_features))
     if not layout.is_collider:
+        if on_block is not None:
+            on_block(events)
         values = events[..., :-1].astype(np.float64)
         center[:] = values.mean(axis=0)
         scale[:] = _safe_scale(values.std(axis=0))
@@ -202,7 +219,9 @@ def fit_scaling(events, layout):
     # pT scale: the mean log(1 + pT) of the present objects of each type.
     types = list(dict.fromkeys(layout.slot_types))
     sums, counts = np.zeros(len(types)), np.zeros(len(types), dtype=np.int64)
-    for block in events.iter_blocks() if is_stream(events) else [events]:
+    for block in iter_blocks(events):
+        if on_block is not None:
+            on_block(block)
         log_pt = np.log1p(block[..., 0].astype(np.float64))
         present = block[..., -1] != 0
         for i, name in enumerate(types):
@@ -235,7 +254,7 @@ def _object_moments(events, layout, phi_encoding):
     sums = np.zeros((layout.n_slots, n_features))
     squares = np.zeros((layout.n_slots, n_features))
     counts = np.zeros((layout.n_slots, 1))
-    for block in events.iter_blocks() if is_stream(events) else [events]:
+    for block in iter_blocks(events):
         present = (block[..., -1] != 0)[..., None]
         values = _object_features(block, phi_encoding) * present
         sums += values.sum(axis=0)

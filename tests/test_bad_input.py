@@ -9,6 +9,7 @@ import pytest
 from scipy import sparse
 
 from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer
+from sklearn_aclr._sources import EventSource
 from sklearn_aclr.datasets import (
     ADC2021Stream,
     fetch_adc2021,
@@ -143,3 +144,26 @@ def test_bad_input_gets_a_clear_error_and_leaves_nothing_behind(case, tmp_path):
     # Only the inputs a case wrote itself remain: no output file, no staging folder.
     left = set(os.listdir(tmp_path)) - before
     assert left <= {"corrupt.h5", "full.h5", "cut.h5", "other.h5", "a-file", "events.h5"}, left
+
+
+class _UnreadableSource(EventSource):
+    """A source that fails any read: a fit that reads it before checking parameters fails."""
+
+    def __len__(self):
+        return 1000
+
+    def __getitem__(self, index):
+        raise AssertionError("the data were read before the parameters were checked")
+
+    __getitems__ = __getitem__
+
+
+@pytest.mark.parametrize("estimator, match", [
+    (_clr(n_heads=3), "must divide d_model"),
+    (_clr(batch_size=1), "batch_size"),
+    (AutoEncoderScorer(hidden_layer_sizes=(8, 0)), "positive integers"),
+    (AutoEncoderScorer(contamination=0.7), "contamination"),
+])
+def test_parameters_are_checked_before_any_data_is_read(estimator, match):
+    with pytest.raises(ValueError, match=match):
+        estimator.fit(_UnreadableSource())

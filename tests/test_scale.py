@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler
-from sklearn_aclr._nets import to_device
+from sklearn_aclr._torch_utils import to_device
 from sklearn_aclr.datasets import make_adc_events
 from sklearn_aclr.metrics import anomaly_auc_scorer
 from sklearn_aclr.model_selection import BackgroundKFold

@@ -1,5 +1,6 @@
 """Event data: the CMS ADC2021 samples, streaming from HDF5, simulation and the demo set."""
 
+from sklearn_aclr._sources import EventSource
 from sklearn_aclr.datasets._adc2021 import (
     ADC2021_SAMPLES,
     ADC2021Writer,
@@ -24,6 +25,7 @@ __all__ = [
     "ADC2021Writer",
     "ADC2021_SAMPLES",
     "DEMO_RECIPE",
+    "EventSource",
     "PROCESSES",
     "Process",
     "fetch_adc2021",

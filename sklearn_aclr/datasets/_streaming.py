@@ -5,12 +5,13 @@ import os
 import numpy as np
 
 from sklearn_aclr._layout import ADC2021, check_events
+from sklearn_aclr._sources import EventSource
 from sklearn_aclr.datasets._adc2021 import open_adc2021
 
 __all__ = ["ADC2021Stream"]
 
 
-class ADC2021Stream:
+class ADC2021Stream(EventSource):
     """A map-style dataset over the events of an ADC2021 HDF5 file, read on demand.
 
     Pass it where an estimator takes events to fit on a file larger than memory: the
@@ -120,11 +121,6 @@ class ADC2021Stream:
     def _read_block(self, start, stop):
         block = self._particles()[self.start + start : self.start + stop]
         return self._checked(np.asarray(block, dtype=np.float32))
-
-    def iter_blocks(self, block_size=65536):
-        """Yield the served data in contiguous blocks of ``block_size`` events, in order."""
-        for start in range(0, self.n_events, block_size):
-            yield self[start : start + block_size]
 
     def __getstate__(self):
         state = self.__dict__.copy()

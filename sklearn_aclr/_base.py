@@ -1,0 +1,243 @@
+"""The scaffold shared by the package's estimators that train a torch module through skorch.
+
+:class:`BaseNetEstimator` owns what :class:`~sklearn_aclr.AnomalyCLRTransformer` and
+:class:`~sklearn_aclr.AutoEncoderScorer` have in common: the training parameters and their
+validation, seeding, the device, early stopping, warm starts that resume bit-identically, the
+skorch net's common arguments and batched inference. A subclass says what it trains
+(``_make_net``) and what it does with the result, as scikit-learn's ``IsolationForest`` builds
+on ``BaseBagging``.
+"""
+
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from skorch.callbacks import ProgressBar
+from skorch.dataset import ValidSplit
+
+from sklearn_aclr._callbacks import FiniteLoss, ResumableEarlyStopping
+from sklearn_aclr._nets import EventDataset
+from sklearn_aclr._torch_utils import (
+    apply_in_batches,
+    resolve_device,
+    seeded,
+    torch_seed,
+    unwrapped,
+)
+from sklearn_aclr.exceptions import TrainingInterruptedWarning
+from sklearn_aclr.persistence import PersistenceMixin
+
+__all__ = ["BaseNetEstimator"]
+
+
+class BaseNetEstimator(PersistenceMixin, BaseEstimator):
+    """Base class of the estimators that own a skorch net, ``net_``, built in ``fit``.
+
+    Subclasses store their parameters in ``__init__`` (passing the training ones on to this
+    class), implement ``_make_net(module_kwargs, seed, n_events=None)`` and call
+    :meth:`_fit_net` from ``fit``. Every subclass is registered with
+    :mod:`sklearn_aclr.persistence`, so that ``save``/``load`` know it.
+    """
+
+    _parameter_constraints: dict = {
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "inference_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "precision": [StrOptions({"float32", "bfloat16", "float16"})],
+        "device": [str],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, *, lr, weight_decay, batch_size, inference_batch_size, max_epochs,
+                 early_stopping, validation_fraction, patience, warm_start, precision, device,
+                 verbose, random_state):
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.inference_batch_size = inference_batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.warm_start = warm_start
+        self.precision = precision
+        self.device = device
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def _resuming(self):
+        """Whether this ``fit`` continues an earlier one (``warm_start`` and fitted)."""
+        return self.warm_start and hasattr(self, "net_")
+
+    def _fit_net(self, data, module_kwargs, *, device=None):
+        """Train ``net_`` on ``data`` (an array or an event source) and set the fitted
+        training attributes: ``device_``, ``loss_curve_``, ``validation_loss_curve_``,
+        ``n_epochs_``.
+
+        ``module_kwargs()`` gives the module's constructor arguments; it is called only
+        when a new net is built, not when a warm start continues one. ``device`` overrides
+        the resolved ``self.device`` (an accelerator's device).
+        """
+        seed = torch_seed(self.random_state)
+        self.device_ = resolve_device(self.device) if device is None else device
+
+        def make_net():
+            return self._make_net(module_kwargs(), seed, len(data))
+
+        self.net_ = train(self, make_net, EventDataset(data), seed)
+        self.loss_curve_, self.validation_loss_curve_ = loss_curves(self.net_)
+        self.n_epochs_ = len(self.loss_curve_)
+        return self
+
+    def _training_kwargs(self, seed, *, device, callbacks=()):
+        """Keyword arguments of the skorch net that both estimators share.
+
+        Shuffling draws from a generator seeded with ``seed``, the validation split from
+        ``seed`` as well; early stopping restores the weights of the best validation epoch.
+        A NaN or infinite loss stops training with an error. ``device=None`` leaves the
+        placement to an accelerator.
+        """
+        pin_memory = device is not None and torch.device(device).type == "cuda"
+        # Early stopping comes before the user's callbacks, so that it has recorded an epoch
+        # before any of theirs can end training there.
+        net_callbacks = [("finite_loss", FiniteLoss())]
+        if self.early_stopping:
+            net_callbacks.append(("early_stopping", ResumableEarlyStopping(
+                monitor="valid_loss", patience=self.patience, load_best=True)))
+            train_split = ValidSplit(self.validation_fraction, stratified=False,
+                                     random_state=seed)
+        else:
+            train_split = None
+        net_callbacks.extend(callbacks)
+        if self.verbose >= 2:
+            net_callbacks.append(("progress_bar", ProgressBar()))
+        return dict(
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            train_split=train_split,
+            callbacks=net_callbacks,
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(seed),
+            iterator_train__pin_memory=pin_memory,
+            iterator_valid__pin_memory=pin_memory,
+            device=device,
+            precision=self.precision,
+            verbose=int(self.verbose),
+        )
+
+    def _apply(self, X, fn, on_batch=None):
+        """``fn(module, batch)`` over X (an array or an event source) in batches of
+        ``inference_batch_size``, without autograd; a numpy array.
+
+        It runs where the module is: a net unpickled on a machine without the training
+        device has moved there (skorch moves it, with a DeviceWarning).
+        """
+        return apply_in_batches(
+            unwrapped(self.net_.module_), X, fn, batch_size=self.inference_batch_size,
+            device=self.net_._device(), precision=self.precision, on_batch=on_batch,
+        )
+
+
+def train(estimator, make_net, data, seed):
+    """Fit ``estimator.net_`` on ``data``; the training loop shared by the estimators.
+
+    A new net comes from ``make_net()``. With ``estimator.warm_start`` and an earlier fit, the
+    existing net continues instead, from its weights, optimiser state, random streams and
+    early-stopping state, until ``max_epochs`` epochs in total: an interrupted fit that is
+    continued reaches the result of an uninterrupted one. A KeyboardInterrupt ends training
+    with a warning and the best weights so far. Returns the trained net.
+    """
+    net = getattr(estimator, "net_", None) if estimator.warm_start else None
+    if net is None:
+        net = make_net()
+        with seeded(seed, estimator.device_) as rng:
+            net.fit(data, None)
+    else:
+        remaining = estimator.max_epochs - len(net.history)
+        if remaining < 0:
+            raise ValueError(
+                f"max_epochs={estimator.max_epochs} is below the {len(net.history)} epochs "
+                "already trained; with warm_start=True raise max_epochs to train further."
+            )
+        stopper = dict(net.callbacks_).get("early_stopping")
+        if remaining == 0 or (stopper is not None and stopper.stopped):
+            return net
+        net.max_epochs = remaining
+        net.resuming_ = True
+        try:
+            with seeded(seed, estimator.device_, state=getattr(net, "rng_state_", None)) as rng:
+                net.partial_fit(data, None)
+        finally:
+            net.resuming_ = False
+    net.rng_state_ = rng["final_state"]
+    _handle_interruption(net)
+    return net
+
+
+def _handle_interruption(net):
+    """After a KeyboardInterrupt inside an epoch: drop its partial history row and warn."""
+    if not len(net.history):
+        return
+    last = net.history[-1]
+    validating = net.train_split is not None
+    if "train_loss" in last and ("valid_loss" in last or not validating):
+        return
+    epoch = last["epoch"]
+    del net.history[-1]
+    stopper = dict(net.callbacks_).get("early_stopping")
+    if stopper is not None and stopper.best_model_weights_ is not None:
+        kept = f"the weights of epoch {stopper.best_epoch_}, the best validation loss so far"
+    else:
+        kept = "the weights reached at the interruption"
+    warnings.warn(
+        f"Training was interrupted during epoch {epoch}; the estimator keeps {kept}. "
+        "Continue it with set_params(warm_start=True).fit(X).",
+        TrainingInterruptedWarning,
+        stacklevel=4,
+    )
+
+
+def split_sizes(n_samples, early_stopping, validation_fraction):
+    """(n_train, n_valid) of the early-stopping split that ``training_kwargs`` sets up.
+
+    skorch's ValidSplit holds out ``ceil(fraction * n)`` events, as ``train_test_split`` does.
+    """
+    n_valid = math.ceil(n_samples * validation_fraction) if early_stopping else 0
+    return n_samples - n_valid, n_valid
+
+
+def check_validation_size(n_samples, early_stopping, validation_fraction):
+    """Fail early, and clearly, where the validation split would leave a side empty."""
+    if not early_stopping:
+        return
+    n_train, _ = split_sizes(n_samples, early_stopping, validation_fraction)
+    if n_train < 1:
+        raise ValueError(
+            f"Early stopping holds out validation_fraction={validation_fraction} of the "
+            f"n_samples={n_samples} training events, which leaves no events on one side. "
+            "Pass more events, or set early_stopping=False."
+        )
+
+
+def loss_curves(net):
+    """Training and validation loss per epoch from a fitted net's history."""
+    if not len(net.history):
+        return np.zeros(0), None
+    train = np.asarray(net.history[:, "train_loss"], dtype=np.float64)
+    has_valid = "valid_loss" in net.history[-1]
+    valid = np.asarray(net.history[:, "valid_loss"], dtype=np.float64) if has_valid else None
+    return train, valid

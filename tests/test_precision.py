@@ -1,0 +1,52 @@
+"""Mixed precision keeps skorch's training hooks: callbacks see true, clippable gradients."""
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback, GradientNormClipping
+
+from sklearn_aclr import AnomalyCLRTransformer
+
+SMALL = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, output_dim=8,
+             max_epochs=2, batch_size=64, device="cpu", random_state=0)
+CLIP = 1e-3
+
+
+class GradientRecorder(Callback):
+    """Records the gradient norm each on_grad_computed sees, and which hooks ran."""
+
+    def initialize(self):
+        self.norms, self.hooks = [], set()
+        return self
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        self.hooks.add("on_grad_computed")
+        grads = [p.grad.detach().float() for _, p in named_parameters if p.grad is not None]
+        self.norms.append(float(torch.linalg.vector_norm(torch.stack(
+            [torch.linalg.vector_norm(g) for g in grads]))))
+
+    def on_batch_end(self, net, **kwargs):
+        self.hooks.add("on_batch_end")
+
+    def on_epoch_end(self, net, **kwargs):
+        self.hooks.add("on_epoch_end")
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16", "float16"])
+def test_gradient_clipping_and_callbacks_act_in_every_precision(background, precision):
+    before, after = GradientRecorder(), GradientRecorder()
+    clr = AnomalyCLRTransformer(
+        **SMALL, precision=precision,
+        callbacks=[("before", before), ("clip", GradientNormClipping(CLIP)), ("after", after)],
+    ).fit(background)
+    recorded = dict(clr.net_.callbacks_)
+    before, after = recorded["before"], recorded["after"]
+    assert before.hooks == after.hooks == {"on_grad_computed", "on_batch_end", "on_epoch_end"}
+    n_steps = 2 * int(np.ceil(0.9 * len(background) / 64))
+    assert len(before.norms) == len(after.norms) == n_steps
+    # The gradients are true ones (float16's loss scale removed) and clipping changed them.
+    # In float16 the first steps overflow at the scaler's initial scale: it skips them.
+    finite = np.isfinite(before.norms)
+    assert finite.mean() > 0.8
+    assert np.median(np.asarray(before.norms)[finite]) > 10 * CLIP
+    assert np.asarray(after.norms)[finite].max() <= CLIP * 1.01
