@@ -17,6 +17,11 @@ is skipped, so an interrupted grid resumes. ``--table`` prints mean +- std over 
 paired difference of each AnomalyCLR row against the strongest raw baseline of each signal
 (the raw model with the highest mean AUC for that signal), with its standard error.
 
+``--confirm`` scores instead on events that took no part in choosing a configuration: the
+validation background that neither trains nor tests above, and the confirmation signals of
+``validation_data.py --confirmation`` (rows go to ``benchmarks/results/confirmation.jsonl``).
+The encoders are the cached ones, trained on the same training background.
+
 Usage::
 
     python benchmarks/validation_data.py --n-jobs 2
@@ -34,12 +39,13 @@ import joblib
 import numpy as np
 
 from sklearn_aclr.augmentations import RotatePhi, SmearEtaPhi, SmearJetEnergy
-from sklearn_aclr.study import RAW_FEATURES
+from sklearn_aclr.study import ISOLATION_FOREST, RAW_FEATURES
 
 from _common import RESULTS, machine
-from validation_data import BACKGROUND, FOLDER, SIGNALS, path_of
+from validation_data import BACKGROUND, CONFIRMATION_FOLDER, FOLDER, SIGNALS, path_of
 
 LOG = RESULTS / "ablation.jsonl"
+CONFIRMATION_LOG = RESULTS / "confirmation.jsonl"
 ENCODERS = Path(__file__).parent / "data" / "encoders"
 EB = (1e-2, 1e-3)
 MIN_BACKGROUND_PASSING = 10  # as in the study: a working point needs 10 background events
@@ -48,6 +54,8 @@ AUTHORS_JER = [RotatePhi(), SmearEtaPhi(), SmearJetEnergy(constant=0.228, stocha
 # name: AnomalyCLRTransformer parameters on top of the package defaults.
 CONFIGS = {
     "default": {},
+    # The control: the encoder as initialised (no learning), to tell what training adds.
+    "untrained": {"lr": 1e-12, "patience": 1},
     "loss=anomclr_plus": {"loss": "anomclr_plus"},
     "loss=anomclr_batch": {"loss": "anomclr_batch"},
     "loss=simclr": {"loss": "simclr"},
@@ -72,7 +80,8 @@ def _check_files(processes, folder):
 
 
 def load_background(n_train, n_test, folder=FOLDER, split_seed=12345):
-    """Training and test background of the validation sample, shuffled with a fixed seed."""
+    """Training, test and held-back background of the validation sample, shuffled with a
+    fixed seed: the first ``n_train`` events, the last ``n_test``, and those in between."""
     from sklearn_aclr.datasets import load_adc2021
 
     _check_files(BACKGROUND, folder)
@@ -80,16 +89,19 @@ def load_background(n_train, n_test, folder=FOLDER, split_seed=12345):
     background = background[np.random.default_rng(split_seed).permutation(len(background))]
     if n_train + n_test > len(background):
         raise SystemExit(f"{n_train} + {n_test} events asked for, {len(background)} simulated.")
-    return background[:n_train], background[-n_test:]
+    return background[:n_train], background[-n_test:], background[n_train:-n_test]
 
 
-def load_validation(n_train, n_test, folder=FOLDER):
-    """Training background, test background and the signals of the validation sample."""
+def load_validation(n_train, n_test, folder=FOLDER, confirm=False):
+    """Training background, test background and the signals of the validation sample; with
+    ``confirm``, the held-back background and the confirmation signals are the test events."""
     from sklearn_aclr.datasets import load_adc2021
 
-    _check_files(SIGNALS, folder)
-    train, test = load_background(n_train, n_test, folder)
-    return train, test, {name: load_adc2021(path_of(name, folder)) for name in SIGNALS}
+    signal_folder = CONFIRMATION_FOLDER if confirm else folder
+    _check_files(SIGNALS, signal_folder)
+    train, test, held_back = load_background(n_train, n_test, folder)
+    signals = {name: load_adc2021(path_of(name, signal_folder)) for name in SIGNALS}
+    return train, held_back if confirm else test, signals
 
 
 def detector_scores(name, train, test, seed):
@@ -124,7 +136,7 @@ def detector_scores(name, train, test, seed):
     if name == "Mahalanobis":
         return EmpiricalCovariance().fit(train).mahalanobis(test)
     if name == "IForest":
-        forest = IsolationForest(n_estimators=200, random_state=seed).fit(train)
+        forest = IsolationForest(**ISOLATION_FOREST, random_state=seed).fit(train)
         return -forest.score_samples(test)
     raise ValueError(f"Unknown detector {name!r}")
 
@@ -343,8 +355,10 @@ def main():
     parser.add_argument("--train-only", action="store_true",
                         help="train (and cache) the encoders, needs the background files only")
     parser.add_argument("--metric", default="auc")
+    parser.add_argument("--confirm", action="store_true",
+                        help="score the held-back background and the confirmation signals")
     args = parser.parse_args()
-    log = Path(args.log)
+    log = Path(args.log if args.log != str(LOG) or not args.confirm else CONFIRMATION_LOG)
     if args.table:
         print(table(log, args.metric))
         return
@@ -359,13 +373,14 @@ def main():
                 _, seconds = trained_encoder(config, seed, train, args)
                 print(f"encoder {config} seed {seed}: {seconds:.0f} s", flush=True)
         return
-    train, test_background, signals = load_validation(args.n_train, args.n_test, args.folder)
+    train, test_background, signals = load_validation(args.n_train, args.n_test, args.folder,
+                                                      confirm=args.confirm)
     sizes = {name: len(events) for name, events in signals.items()}
     test = np.concatenate([test_background, *signals.values()])
     data = (train, test, sizes, len(test_background))
     done = done_units(log)
-    info = {"machine": machine()["cpu"], "n_train": args.n_train, "n_test": args.n_test,
-            "epochs": args.epochs}
+    info = {"machine": machine()["cpu"], "n_train": args.n_train,
+            "n_test": len(test_background), "epochs": args.epochs, "confirm": args.confirm}
     for seed in args.seeds:
         units = [("supervised", run_supervised, (data, seed))] if args.supervised else []
         if args.raw:

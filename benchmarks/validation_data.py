@@ -8,9 +8,15 @@ three times larger; each of the four signals has 1,500 events. One HDF5 file per
 to ``benchmarks/data/validation/`` (ignored by git); files already there are kept, so an
 interrupted run resumes where it stopped.
 
+A second set of signal files, the confirmation sample (``--confirmation``, seeds of their own,
+in ``benchmarks/data/confirmation/``), is kept out of every choice: with the validation
+background that neither trains nor tests in the ablation, it checks a configuration chosen on
+the validation sample on events that played no part in choosing it.
+
 Usage::
 
     python benchmarks/validation_data.py --n-jobs 2     # about an hour on two cores
+    python benchmarks/validation_data.py --confirmation --n-jobs 2   # about 40 minutes
 """
 
 import argparse
@@ -19,6 +25,7 @@ from pathlib import Path
 from sklearn_aclr._cli import main as sklearn_aclr_main
 
 FOLDER = Path(__file__).parent / "data" / "validation"
+CONFIRMATION_FOLDER = Path(__file__).parent / "data" / "confirmation"
 
 # name: (events, seed). The seeds differ from the demo's (drawn from seed 0) and the tests'.
 SAMPLE = {
@@ -30,6 +37,12 @@ SAMPLE = {
     "hToTauTau": (1_500, 2026_13),
     "hChToTauNu": (1_500, 2026_14),
 }
+CONFIRMATION = {
+    "Ato4l": (1_500, 2026_21),
+    "leptoquark": (1_500, 2026_22),
+    "hToTauTau": (1_500, 2026_23),
+    "hChToTauNu": (1_500, 2026_24),
+}
 BACKGROUND = ("W_lnu", "Z_ll", "ttbar")
 SIGNALS = ("Ato4l", "leptoquark", "hToTauTau", "hChToTauNu")
 
@@ -38,9 +51,9 @@ def path_of(process, folder=FOLDER):
     return Path(folder) / f"{process}.h5"
 
 
-def make(folder=FOLDER, n_jobs=1):
+def make(folder=FOLDER, n_jobs=1, sample=SAMPLE):
     Path(folder).mkdir(parents=True, exist_ok=True)
-    for process, (n_events, seed) in SAMPLE.items():
+    for process, (n_events, seed) in sample.items():
         path = path_of(process, folder)
         if path.exists():
             print(f"{process}: {path} exists, kept")
@@ -52,6 +65,11 @@ def make(folder=FOLDER, n_jobs=1):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-jobs", type=int, default=1, help="generator processes")
-    parser.add_argument("--folder", default=str(FOLDER), help="where the files go")
+    parser.add_argument("--folder", default=None, help="where the files go")
+    parser.add_argument("--confirmation", action="store_true",
+                        help="the confirmation signals instead of the validation sample")
     args = parser.parse_args()
-    make(args.folder, args.n_jobs)
+    if args.confirmation:
+        make(args.folder or CONFIRMATION_FOLDER, args.n_jobs, CONFIRMATION)
+    else:
+        make(args.folder or FOLDER, args.n_jobs)

@@ -87,9 +87,8 @@ def _add_study(commands):
     study.add_argument("--no-supervised", action="store_true",
                        help="skip the supervised reference classifiers")
     study.add_argument("--no-progress", action="store_true", help="no progress bars")
-    study.add_argument("--update-readme", metavar="PATH",
-                       help="replace the block between the study-results markers in PATH "
-                       "with the results table")
+    # A maintainer's tool that moved out of the user's command (tools/update_readme.py).
+    study.add_argument("--update-readme", metavar="PATH", help=argparse.SUPPRESS)
     study.set_defaults(run=_run_study)
 
 
@@ -165,6 +164,10 @@ def _run_study(args, argv):
 
     from sklearn_aclr.study import default_models, run_study
 
+    if args.update_readme:
+        raise SystemExit("--update-readme has moved to the maintainer tool "
+                         "tools/update_readme.py in the source tree; run the study without it "
+                         "and find the Markdown table in results.md.")
     background, signals, source = _study_data(args)
     progress = not args.no_progress and importlib.util.find_spec("tqdm") is not None
     models = default_models(quick=args.quick, max_epochs=args.epochs, device=args.device,
@@ -188,29 +191,10 @@ def _run_study(args, argv):
     with open(os.path.join(args.output_dir, "results.md"), "w") as f:
         f.write(result.markdown() + "\n")
     written.append(os.path.join(args.output_dir, "results.md"))
-    if args.update_readme:
-        _update_readme(args.update_readme, result.markdown())
-        written.append(args.update_readme)
     print()
     print(result.table())
     print("\nWrote " + ", ".join(written))
     return 0
-
-
-README_MARKERS = ("<!-- study-results:start -->", "<!-- study-results:end -->")
-
-
-def _update_readme(path, table):
-    """Replace the text between the study-results markers of ``path`` with ``table``."""
-    with open(path) as f:
-        text = f.read()
-    start, end = README_MARKERS
-    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
-        raise SystemExit(f"{path} needs exactly one {start} ... {end} block to update.")
-    head, rest = text.split(start)
-    _, tail = rest.split(end)
-    with open(path, "w") as f:
-        f.write(f"{head}{start}\n{table}\n{end}{tail}")
 
 
 def _run_simulate(args, argv):

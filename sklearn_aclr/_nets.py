@@ -9,11 +9,15 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 
+from sklearn_aclr._callbacks import FiniteLoss, ResumableEarlyStopping  # noqa: F401
 from sklearn_aclr._precision import MixedPrecisionMixin
 from sklearn_aclr._sources import is_source
 from sklearn_aclr._torch_utils import to_device
 
 __all__ = ["AnomalyCLRNet", "AutoEncoderNet", "EventDataset"]
+
+# FiniteLoss and ResumableEarlyStopping lived here until the callbacks got a module of their
+# own: models pickled before then name them here, and still load.
 
 
 class AutoEncoderNet(MixedPrecisionMixin, NeuralNet):

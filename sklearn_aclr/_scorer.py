@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_aclr._base import BaseNetEstimator, check_validation_size
+from sklearn_aclr._docs import fill_doc
 from sklearn_aclr._nets import AutoEncoderNet
 from sklearn_aclr._sources import is_source
 from sklearn_aclr._summary import ExtrapolationGuard, SummaryCollector, feature_columns
@@ -26,6 +27,7 @@ def _reconstruction(module, x):  # (B, F) -> (B, F)
     return module(x)
 
 
+@fill_doc
 class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
     """Anomaly detection by the reconstruction error of an MLP autoencoder.
 
@@ -70,10 +72,7 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
     contamination : float, default=0.1
         Expected fraction of outliers in the training data, in (0, 0.5]. Sets ``offset_``, the
         threshold of :meth:`predict`; the scores themselves do not depend on it.
-    precision : {"float32", "bfloat16", "float16"}, default="float32"
-        Precision of the network's forward passes in training and inference, through
-        ``torch.autocast``: bfloat16 or float16 roughly halve memory and run faster on GPUs
-        with tensor cores (float16 training adds gradient scaling). Outputs stay float32.
+    %(precision)s
     device : str, default="auto"
         Torch device; ``"auto"`` picks CUDA when available, else the CPU.
     verbose : int, default=0
@@ -86,17 +85,10 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
     ----------
     net_ : skorch.NeuralNet
         The trained net; ``net_.module_`` is the :class:`~sklearn_aclr.nn.MLPAutoEncoder`.
-    device_ : str
-        The device training ran on.
+    %(training_attributes)s
     offset_ : float
         Threshold on :meth:`score_samples`: the ``contamination`` quantile of the training
         scores.
-    loss_curve_ : ndarray of shape (n_epochs,)
-        Mean training loss per epoch.
-    validation_loss_curve_ : ndarray of shape (n_epochs,) or None
-        Validation loss per epoch; None without early stopping.
-    n_epochs_ : int
-        Number of epochs trained.
     training_summary_ : dict
         The training features in numbers, JSON-ready: min, max and quantiles of each. The
         scoring methods warn when events fall outside these ranges; :meth:`save` writes them

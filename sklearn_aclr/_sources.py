@@ -19,7 +19,29 @@ class EventSource:
     Subclasses implement ``__len__``, ``__getitem__`` (an index or a contiguous slice) and
     ``__getitems__`` (a list of indices, read at once). A source serves raw events, or the
     features of a fitted ``transform`` when it has one; the attribute ``transform`` says which
-    (None for events).
+    (None for events). Estimators take a source of ADC2021 events wherever they take events;
+    :class:`~sklearn_aclr.datasets.ADC2021Stream` is the one for HDF5 files.
+
+    Examples
+    --------
+    A source of events kept in a ``numpy.memmap``, or any store that reads by index:
+
+    >>> import numpy as np
+    >>> from sklearn_aclr import EventScaler
+    >>> from sklearn_aclr.datasets import EventSource, make_adc_events
+    >>> class ArraySource(EventSource):
+    ...     def __init__(self, events):
+    ...         self.events = events
+    ...     def __len__(self):
+    ...         return len(self.events)
+    ...     def __getitem__(self, index):
+    ...         return self.events[index]
+    ...     def __getitems__(self, indices):
+    ...         return list(self.events[np.asarray(indices)])
+    >>> X, _ = make_adc_events(100, random_state=0)
+    >>> scaler = EventScaler().fit(ArraySource(X))
+    >>> bool(np.allclose(scaler.transform(ArraySource(X)), EventScaler().fit_transform(X)))
+    True
     """
 
     transform = None

@@ -7,6 +7,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_aclr._base import BaseNetEstimator, split_sizes
+from sklearn_aclr._docs import fill_doc
 from sklearn_aclr._layout import EventLayout
 from sklearn_aclr._nets import AnomalyCLRNet
 from sklearn_aclr._sources import iter_blocks
@@ -28,6 +29,7 @@ def _pooled(module, events):
     return module.pooled(events)
 
 
+@fill_doc
 class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetEstimator):
     """Learn AnomalyCLR representations of collider events by contrastive self-supervision.
 
@@ -111,10 +113,7 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         optimiser, random streams, early-stopping state) until ``max_epochs`` epochs in all,
         instead of starting afresh. A fit stopped after some epochs (or interrupted, or
         pickled and loaded) and continued gives the same model as one uninterrupted fit.
-    precision : {"float32", "bfloat16", "float16"}, default="float32"
-        Precision of the network's forward passes in training and inference, through
-        ``torch.autocast``: bfloat16 or float16 roughly halve memory and run faster on GPUs
-        with tensor cores (float16 training adds gradient scaling). Outputs stay float32.
+    %(precision)s
     device : str, default="auto"
         Torch device; ``"auto"`` picks CUDA when available. Augmentations run there too.
     accelerator : accelerate.Accelerator, default=None
@@ -137,14 +136,7 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         The trained net; ``net_.module_`` is the :class:`~sklearn_aclr.nn.AnomalyCLREncoder`.
     layout_ : EventLayout
         The resolved layout.
-    device_ : str
-        The device training ran on.
-    loss_curve_ : ndarray of shape (n_epochs,)
-        Training loss per epoch.
-    validation_loss_curve_ : ndarray of shape (n_epochs,) or None
-        Validation loss per epoch; None without early stopping.
-    n_epochs_ : int
-        Number of epochs trained.
+    %(training_attributes)s
     training_summary_ : dict
         The training background in numbers, JSON-ready: per object type the min, max and
         quantiles of pT and eta and of the object count. ``transform`` warns when events fall

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 from scipy import sparse
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import column_or_1d, validate_data
 
 from sklearn_aclr._layout import ADC2021, EventLayout, check_events, get_layout
 from sklearn_aclr._sources import is_source
@@ -34,7 +34,7 @@ def validate_events(estimator, X, *, reset):
     Returns
     -------
     events : ndarray of shape (n_events, n_slots, n_features + 1), dtype float32
-        Or the ADC2021Stream itself, checked by :func:`validate_event_stream`.
+        Or the event source itself, checked by :func:`validate_event_stream`.
     layout : EventLayout
     """
     if is_source(X):
@@ -63,13 +63,14 @@ def validate_event_stream(estimator, stream, *, reset):
     if stream.transform is not None:
         raise ValueError(
             f"{name} takes events, but this stream serves features through "
-            f"transform={stream.transform!r}. Pass ADC2021Stream({stream.path!r}) without "
+            f"transform={stream.transform!r}. Pass a stream of the events, such as "
+            f"ADC2021Stream({getattr(stream, 'path', 'path')!r}), without "
             "transform."
         )
     layout = estimator.layout
     if not (layout == "adc2021" or (isinstance(layout, EventLayout) and layout == ADC2021)):
         raise ValueError(
-            f"An ADC2021Stream serves events in the ADC2021 layout, but {name} has "
+            f"An event source serves events in the ADC2021 layout, but {name} has "
             f"layout={layout!r}. Set layout='adc2021'."
         )
     _check_stream_width(estimator, stream, _STREAM_FEATURES, reset=reset)
@@ -82,7 +83,8 @@ def validate_feature_stream(estimator, stream, *, reset):
     if stream.transform is None:
         raise ValueError(
             f"{name} takes features, but this stream serves raw events. Give it a fitted "
-            f"transformer: ADC2021Stream({stream.path!r}, transform=fitted_scaler), with an "
+            f"transformer: ADC2021Stream({getattr(stream, 'path', 'path')!r}, "
+            "transform=fitted_scaler), with an "
             "EventScaler or AnomalyCLRTransformer fitted on the background."
         )
     _check_stream_width(estimator, stream, stream[:1].shape[1], reset=reset)
@@ -102,6 +104,25 @@ def _check_stream_width(estimator, stream, n_features, *, reset):
             f"{type(estimator).__name__} is expecting {estimator.n_features_in_} features as "
             "input, as in fit."
         )
+
+
+def check_signal_labels(y, n_samples, *, names=("y", "X"), why):
+    """``y`` as a 1D int64 array of 0 (background) and 1 (signal), both present.
+
+    ``n_samples`` is the length ``y`` must have, that of the array named ``names[1]``;
+    ``why`` ends the error message on labels: why both classes are needed.
+    """
+    y = column_or_1d(y)
+    if len(y) != n_samples:
+        raise ValueError(f"{names[0]} and {names[1]} have different lengths, {len(y)} and "
+                         f"{n_samples}.")
+    labels = set(np.unique(y).tolist())
+    if labels != {0, 1}:
+        raise ValueError(
+            f"{names[0]} must hold both 0 (background) and 1 (signal), and nothing else; got "
+            f"labels {sorted(labels)}. {why}"
+        )
+    return y.astype(np.int64)
 
 
 def reject_3d(estimator, X):

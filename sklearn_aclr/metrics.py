@@ -18,6 +18,8 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import column_or_1d
 
+from sklearn_aclr._validation import check_signal_labels
+
 __all__ = [
     "anomaly_roc_auc",
     "signal_efficiency_at",
@@ -32,22 +34,15 @@ __all__ = [
 
 
 def _check_labels_and_score(y_true, score):
-    y_true = column_or_1d(y_true)
     score = column_or_1d(score).astype(np.float64)
-    if len(y_true) != len(score):
-        raise ValueError(
-            f"y_true and score have different lengths, {len(y_true)} and {len(score)}."
-        )
-    labels = set(np.unique(y_true).tolist())
-    if labels != {0, 1}:
-        raise ValueError(
-            f"y_true must hold both 0 (background) and 1 (signal), and nothing else; got "
-            f"labels {sorted(labels)}. Anomaly metrics compare signal with background, so "
-            "evaluate on a sample that contains both."
-        )
+    y_true = check_signal_labels(
+        y_true, len(score), names=("y_true", "score"),
+        why="Anomaly metrics compare signal with background, so evaluate on a sample that "
+        "contains both.",
+    )
     if not np.all(np.isfinite(score)):
         raise ValueError("score contains NaN or infinite values.")
-    return y_true.astype(np.int64), score
+    return y_true, score
 
 
 def anomaly_roc_auc(y_true, score):

@@ -5,7 +5,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator, KFold
 from sklearn.utils._param_validation import Interval, validate_params
-from sklearn.utils.validation import column_or_1d
+
+from sklearn_aclr._validation import check_signal_labels
 
 __all__ = ["BackgroundKFold"]
 
@@ -81,16 +82,10 @@ class BackgroundKFold(BaseCrossValidator):
                 "BackgroundKFold needs y (0 for background, 1 for signal) to keep signal out of "
                 "training; pass y to fit, cross_validate or GridSearchCV.fit."
             )
-        y = column_or_1d(y)
-        if len(y) != len(X):
-            raise ValueError(f"X has {len(X)} samples but y has {len(y)}.")
-        labels = set(np.unique(y).tolist())
-        if labels != {0, 1}:
-            raise ValueError(
-                f"BackgroundKFold needs y with both 0 (background) and 1 (signal) and nothing "
-                f"else; got labels {sorted(labels)}. The test folds must contain signal for the "
-                "anomaly scorers to measure anything."
-            )
+        y = check_signal_labels(
+            y, len(X), why="BackgroundKFold puts signal in the test folds only, for the "
+            "anomaly scorers to measure anything.",
+        )
         background = np.flatnonzero(y == 0)
         signal = np.flatnonzero(y == 1)
         if len(background) < self.n_splits:

@@ -34,9 +34,7 @@ from sklearn_aclr._transformer import AnomalyCLRTransformer
 from sklearn_aclr.metrics import (
     anomaly_roc_auc,
     get_anomaly_score,
-    hep_roc_curve,
     max_sic,
-    sic_curve,
     signal_efficiency_at,
 )
 from sklearn_aclr.preprocessing import EventScaler
@@ -49,6 +47,9 @@ MIN_BACKGROUND_PASSING = 10
 SUPERVISED = "supervised"
 # The raw features of the strongest raw-data baseline (benchmarks/ablation.py).
 RAW_FEATURES = {"features": "standard", "phi_encoding": "sincos"}
+# The study's IsolationForest; the autoencoders use AutoEncoderScorer's own defaults. The
+# benchmarks take both from here.
+ISOLATION_FOREST = {"n_estimators": 200}
 
 
 def default_models(*, quick=False, max_epochs=None, device="auto", random_state=0, verbose=0):
@@ -59,8 +60,7 @@ def default_models(*, quick=False, max_epochs=None, device="auto", random_state=
     quick : bool, default=False
         A smaller encoder and fewer epochs, for a first look in about a minute.
     max_epochs : int, default=None
-        Epochs of the AnomalyCLR encoder; None means 10 (3 with ``quick``). The autoencoders
-        train up to 100 epochs with early stopping.
+        Epochs of the AnomalyCLR encoder; None means 10 (3 with ``quick``).
     device : str, default="auto"
         Torch device of the neural models.
     random_state : int, default=0
@@ -71,7 +71,9 @@ def default_models(*, quick=False, max_epochs=None, device="auto", random_state=
     Returns
     -------
     models : dict of str to estimator
-        ``"raw AE"``, ``"AnomalyCLR + AE"`` and ``"IsolationForest"``.
+        ``"raw AE"``, ``"AnomalyCLR + AE"`` and ``"IsolationForest"``. The autoencoders
+        have :class:`~sklearn_aclr.AutoEncoderScorer`'s defaults, the forest
+        :data:`ISOLATION_FOREST`.
 
     Examples
     --------
@@ -81,8 +83,7 @@ def default_models(*, quick=False, max_epochs=None, device="auto", random_state=
     """
     epochs = max_epochs if max_epochs is not None else (3 if quick else 10)
     encoder = dict(d_model=32, n_layers=2, dim_feedforward=64) if quick else {}
-    scorer = dict(max_epochs=100, patience=5, device=device, random_state=random_state,
-                  verbose=verbose)
+    scorer = dict(device=device, random_state=random_state, verbose=verbose)
     return {
         "raw AE": make_pipeline(EventScaler(**RAW_FEATURES), AutoEncoderScorer(**scorer)),
         "AnomalyCLR + AE": make_pipeline(
@@ -92,20 +93,21 @@ def default_models(*, quick=False, max_epochs=None, device="auto", random_state=
         ),
         "IsolationForest": make_pipeline(
             EventScaler(**RAW_FEATURES),
-            IsolationForest(n_estimators=200, random_state=random_state),
+            IsolationForest(**ISOLATION_FOREST, random_state=random_state),
         ),
     }
 
 
 @dataclass
 class StudyResult:
-    """Metrics and curves of a study, with writers for tables, files and plots.
+    """Metrics and curves of a study, as data: tables, a DataFrame, files and figures.
 
     Attributes
     ----------
     records : list of dict
         One per (model, signal): ``auc``, ``eS@eB=1e-2``, ``eS@eB=1e-3`` (None where the test
-        background is too small for it) and ``max_sic``.
+        background is too small for it) and ``max_sic``; ``pandas.DataFrame(records)`` makes
+        a data frame of them.
     curves : dict
         ``(model, signal) -> (test labels, anomaly scores)``, for plots.
     info : dict
@@ -125,17 +127,22 @@ class StudyResult:
     curves: dict = field(default_factory=dict, repr=False)
     info: dict = field(default_factory=dict)
 
-    def table(self):
-        """The results as a plain-text table, one row per (signal, model)."""
-        header = ["signal", "model", "AUC", *(f"eS@eB={e:.0e}".replace("e-0", "e-")
-                                            for e in BACKGROUND_EFFICIENCIES), "max SIC"]
+    def rows(self):
+        """The results as rows of strings, a header first; one row per (signal, model)."""
+        header = ["signal", "model", "AUC", *(_efficiency_key(e) for e in
+                                            BACKGROUND_EFFICIENCIES), "max SIC"]
         rows = [header]
         for r in sorted(self.records, key=lambda r: r["signal"]):
             effs = [r.get(k) for k in header[3:-1]]
             rows.append([r["signal"], r["model"], f"{r['auc']:.3f}",
                          *("-" if e is None else f"{e:.3f}" for e in effs),
                          f"{r['max_sic']:.2f}"])
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        return rows
+
+    def table(self):
+        """The results as a plain-text table, one row per (signal, model)."""
+        rows = self.rows()
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
                          for row in rows)
 
@@ -147,11 +154,10 @@ class StudyResult:
                          f"{self.info['n_background_train']} background events for training, "
                          f"{self.info['n_background_test']} for testing):")
             lines.append("")
-        rows = [line.split("  ") for line in self.table().splitlines()]
-        rows = [[cell.strip() for cell in row if cell.strip()] for row in rows]
-        lines.append("| " + " | ".join(rows[0]) + " |")
-        lines.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(rows[0]) - 2)) + "|")
-        lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+        header, *rows = self.rows()
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|")
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
         return "\n".join(lines)
 
     def to_json(self, path):
@@ -168,39 +174,22 @@ class StudyResult:
             writer.writeheader()
             writer.writerows(self.records)
 
+    def figures(self):
+        """The ROC (1/eB against eS, log scale) and SIC figures, one panel per signal.
+
+        Returns
+        -------
+        roc, sic : matplotlib.figure.Figure
+            Figures made without pyplot (the backend is left alone); needs matplotlib.
+        """
+        from sklearn_aclr.plotting import signal_figure
+
+        return tuple(signal_figure(self.curves, kind=kind) for kind in ("rejection", "sic"))
+
     def plot(self, roc_path, sic_path):
-        """ROC (background rejection 1/eB against eS, log scale) and SIC curves as images."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        signals = list(dict.fromkeys(signal for _, signal in self.curves))
-        models = list(dict.fromkeys(model for model, _ in self.curves))
-        for path, kind in ((roc_path, "roc"), (sic_path, "sic")):
-            fig, axes = plt.subplots(1, len(signals), figsize=(4 * len(signals), 3.6),
-                                     squeeze=False, constrained_layout=True)
-            for ax, signal in zip(axes[0], signals):
-                for model in models:
-                    if (model, signal) not in self.curves:
-                        continue
-                    y, score = self.curves[model, signal]
-                    if kind == "roc":
-                        eff, rejection = hep_roc_curve(y, score)
-                        ax.plot(eff, rejection, label=model)
-                    else:
-                        _, eff, sic = sic_curve(y, score,
-                                                min_background=MIN_BACKGROUND_PASSING)
-                        ax.plot(eff, sic, label=model)
-                if kind == "roc":
-                    ax.set(yscale="log", ylabel="background rejection 1/eB")
-                else:
-                    ax.set(ylabel="SIC = eS / sqrt(eB)")
-                ax.set(title=signal, xlabel="signal efficiency eS", xlim=(0, 1))
-                ax.grid(alpha=0.3)
-            axes[0][0].legend(fontsize="small")
-            fig.savefig(path, dpi=120)
-            plt.close(fig)
+        """Save the ROC and SIC figures of :meth:`figures` as images."""
+        for figure, path in zip(self.figures(), (roc_path, sic_path)):
+            figure.savefig(path, dpi=120)
 
 
 def run_study(background, signals, *, models=None, supervised=True, test_size=0.5,
@@ -308,11 +297,16 @@ def run_study(background, signals, *, models=None, supervised=True, test_size=0.
     return StudyResult(records=records, curves=curves, info=info)
 
 
+def _efficiency_key(efficiency):
+    """The record key of the signal efficiency at a background efficiency: eS@eB=1e-2."""
+    return f"eS@eB={efficiency:.0e}".replace("e-0", "e-")
+
+
 def _metrics(model, signal, y, score):
     record = {"model": model, "signal": signal, "auc": float(anomaly_roc_auc(y, score))}
     n_background = int(np.sum(y == 0))
     for eff in BACKGROUND_EFFICIENCIES:
-        key = f"eS@eB={eff:.0e}".replace("e-0", "e-")
+        key = _efficiency_key(eff)
         enough = n_background * eff >= MIN_BACKGROUND_PASSING
         record[key] = float(signal_efficiency_at(y, score, eff)) if enough else None
     record["max_sic"] = float(max_sic(y, score, min_background=MIN_BACKGROUND_PASSING))

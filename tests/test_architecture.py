@@ -14,14 +14,14 @@ PACKAGE = Path(sklearn_aclr.__file__).parent
 
 # Each module's layer; a module may import from its own layer and the ones below only.
 LAYERS = [
-    ("core", ["_version", "exceptions", "_layout", "_sources"]),
+    ("core", ["_version", "_docs", "exceptions", "_layout", "_sources"]),
     ("data", ["datasets", "_validation", "_summary", "preprocessing"]),
     ("augmentations", ["augmentations"]),
     ("torch modules", ["nn", "_torch_utils"]),
     ("skorch nets", ["_precision", "_callbacks", "_nets"]),
     ("estimators", ["persistence", "_base", "_transformer", "_scorer", "distributed",
                     "model_selection"]),
-    ("metrics and plots", ["metrics"]),
+    ("metrics and plots", ["metrics", "plotting"]),
     ("study and CLI", ["study", "_cli", "__main__"]),
 ]
 

@@ -65,6 +65,7 @@ def _pipe():
     [anomaly_auc_scorer, max_sic_scorer, make_signal_efficiency_scorer(0.05)],
     ids=["auc", "max_sic", "eS"],
 )
+@pytest.mark.slow
 def test_grid_search_with_background_folds(labelled, scoring):
     X, y = labelled
     grid = {"autoencoderscorer__latent_dim": [2, 4], "eventscaler__phi_encoding": ["angle"]}

@@ -247,6 +247,7 @@ def test_keyboard_interrupt_keeps_the_best_weights(events):
     assert clr.transform(events).shape == (len(events), 16)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("through_pickle", [False, True])
 def test_an_interrupted_fit_resumes_to_the_uninterrupted_result(events, through_pickle):
     straight = _transformer(max_epochs=5).fit(events)

@@ -79,6 +79,7 @@ def test_the_same_seed_gives_the_same_model_on_the_gpu(background):
 
 # --- model selection on a Dask cluster --------------------------------------------------------
 
+@pytest.mark.slow
 def test_grid_search_on_a_dask_cluster_equals_n_jobs_1(labelled):
     distributed = pytest.importorskip("distributed")
     import joblib
@@ -104,6 +105,7 @@ def test_grid_search_on_a_dask_cluster_equals_n_jobs_1(labelled):
 
 # --- data-parallel training with Accelerate ---------------------------------------------------
 
+@pytest.mark.slow
 def test_two_processes_train_one_model(tmp_path):
     pytest.importorskip("accelerate")
     env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1"}

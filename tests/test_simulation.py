@@ -63,6 +63,7 @@ def test_w_transverse_mass_edge():
     assert np.mean(mt < 100) > 0.8
 
 
+@pytest.mark.slow
 def test_same_seed_same_events_whatever_n_jobs():
     kwargs = dict(random_state=3, chunk_size=10)
     first = simulate_events("ttbar", 20, n_jobs=1, **kwargs)

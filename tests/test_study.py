@@ -1,4 +1,8 @@
+import importlib.util
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -9,6 +13,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn_aclr import EventScaler
 from sklearn_aclr.datasets import make_adc_events, write_adc2021
 from sklearn_aclr.study import StudyResult, run_study
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +27,7 @@ def _iforest():
     return {"iforest": make_pipeline(EventScaler(), IsolationForest(random_state=0))}
 
 
+@pytest.mark.slow
 def test_run_study_measures_every_model_on_every_signal(events):
     background, signal = events
     result = run_study(background, {"a": signal, "b": signal[:100]}, models=_iforest(),
@@ -73,6 +80,7 @@ def test_result_writers(tmp_path, events):
     assert StudyResult(records=[]).table().startswith("signal")
 
 
+@pytest.mark.slow
 def test_study_command_on_files(tmp_path, capsys):
     from sklearn_aclr._cli import main
 
@@ -80,11 +88,9 @@ def test_study_command_on_files(tmp_path, capsys):
     write_adc2021(tmp_path / "bkg.h5", X[y == 0])
     write_adc2021(tmp_path / "sig.h5", X[y == 1])
     out = tmp_path / "out"
-    readme = tmp_path / "README.md"
-    readme.write_text("intro\n<!-- study-results:start -->\nold\n<!-- study-results:end -->\nend\n")
     status = main(["study", "--background", str(tmp_path / "bkg.h5"),
                    "--signal", f"fourlep={tmp_path / 'sig.h5'}", "--quick", "--epochs", "1",
-                   "--no-progress", "--no-plots", "-o", str(out), "--update-readme", str(readme)])
+                   "--no-progress", "--no-plots", "-o", str(out)])
     assert status == 0
     printed = capsys.readouterr().out
     for model in ("raw AE", "AnomalyCLR + AE", "IsolationForest", "supervised"):
@@ -93,11 +99,31 @@ def test_study_command_on_files(tmp_path, capsys):
     assert len(stored["records"]) == 4
     assert stored["info"]["command"].startswith("sklearn-aclr study --background")
     assert sorted(p.name for p in out.iterdir()) == ["results.csv", "results.json", "results.md"]
-    text = readme.read_text()
-    assert text.startswith("intro\n<!-- study-results:start -->\n`sklearn-aclr study")
-    assert "| fourlep | supervised |" in text and "old" not in text and text.endswith("end\n")
-    assert text == (out / "results.md").read_text().join(
-        ["intro\n<!-- study-results:start -->\n", "<!-- study-results:end -->\nend\n"])
+    markdown = (out / "results.md").read_text()
+    assert markdown.startswith("`sklearn-aclr study") and "| fourlep | supervised |" in markdown
+
+
+def _tool(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_readme_tool_replaces_only_the_marked_block():
+    tool = _tool("update_readme")
+    text = "intro\n<!-- study-results:start -->\nold\n<!-- study-results:end -->\nend\n"
+    assert tool.replace_block(text, "| new |") == (
+        "intro\n<!-- study-results:start -->\n| new |\n<!-- study-results:end -->\nend\n")
+    with pytest.raises(SystemExit, match="exactly one"):
+        tool.replace_block("no markers", "| new |")
+
+
+def test_the_update_readme_flag_points_at_the_tool():
+    from sklearn_aclr._cli import main
+
+    with pytest.raises(SystemExit, match="tools/update_readme.py"):
+        main(["study", "--update-readme", "README.md"])
 
 
 @pytest.mark.parametrize(
@@ -123,3 +149,21 @@ def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="No ADC2021 file"):
         main(["study", "--background", str(tmp_path / "missing.h5"),
               "--signal", f"s={tmp_path / 'sig.h5'}"])
+
+
+def test_figures_leave_the_matplotlib_backend_alone():
+    """Plotting works without pyplot: a notebook's inline backend stays as it was."""
+    code = """
+import matplotlib
+matplotlib.use("svg")
+import sys, numpy as np
+from sklearn_aclr.study import StudyResult
+y = np.r_[np.zeros(200), np.ones(50)]
+score = np.r_[np.random.default_rng(0).normal(size=200), np.ones(50)]
+roc, sic = StudyResult(records=[], curves={("m", "s"): (y, score)}).figures()
+assert len(roc.axes) == 1 and roc.axes[0].get_yscale() == "log"
+print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.split() == ["svg", "False"]

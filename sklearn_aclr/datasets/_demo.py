@@ -1,11 +1,10 @@
 """The demo dataset shipped with the package: simulated ADC2021-like background and signals.
 
-The file ``data/demo.npz`` was made by ``python -m sklearn_aclr.datasets._demo`` (the recipe is
-:data:`DEMO_RECIPE`; the seed fixes it, ``--n-jobs`` does not change it). Rerun that command to
-rebuild it; it takes about a quarter of an hour on two cores.
+The file ``data/demo.npz`` follows :data:`DEMO_RECIPE` (the seed fixes it, the number of
+processes does not change it); the maintainer tool ``python tools/make_demo.py`` rebuilds it,
+in about a quarter of an hour on two cores.
 """
 
-import argparse
 import json
 from importlib import resources
 
@@ -118,7 +117,7 @@ def _describe(meta):
     return "\n".join(lines)
 
 
-def _make_demo(path, *, n_jobs=None):
+def _make_demo(path, *, n_jobs=None, command="python tools/make_demo.py"):
     """Simulate the demo events following :data:`DEMO_RECIPE` and write them to ``path``."""
     from importlib.metadata import version
 
@@ -140,7 +139,7 @@ def _make_demo(path, *, n_jobs=None):
     n_background = sum(DEMO_RECIPE["background"].values())
     order = np.r_[rng.permutation(n_background), np.arange(n_background, len(events))]
     meta = {
-        "command": "python -m sklearn_aclr.datasets._demo",
+        "command": command,
         "versions": ", ".join(f"{pkg} {version(pkg)}" for pkg in
                               ("sklearn-aclr", "pythia8mc", "fastjet", "numpy")),
         "seed": DEMO_RECIPE["seed"],
@@ -148,11 +147,3 @@ def _make_demo(path, *, n_jobs=None):
     }
     np.savez_compressed(path, events=events[order], process=codes[order],
                         process_names=np.array(list(processes)), meta=json.dumps(meta))
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="Rebuild the shipped demo dataset.")
-    parser.add_argument("--output", default=str(_demo_file()))
-    parser.add_argument("--n-jobs", type=int, default=None)
-    args = parser.parse_args()
-    _make_demo(args.output, n_jobs=args.n_jobs)

@@ -1,0 +1,43 @@
+"""Docstring pieces that several public functions share, in one place.
+
+A docstring line that reads only ``%(name)s`` is replaced by ``DOCS[name]``, indented like
+the line, when the function or class is decorated with :func:`fill_doc` (as
+``scipy._lib.doccer`` does for scipy.stats). Rendered help, Sphinx and the doctests see the
+full text; the source keeps one copy of each piece.
+"""
+
+import re
+
+__all__ = ["DOCS", "fill_doc"]
+
+DOCS = {
+    "precision": """\
+precision : {"float32", "bfloat16", "float16"}, default="float32"
+    Precision of the network's forward passes in training and inference, through
+    ``torch.autocast``: bfloat16 or float16 roughly halve memory and run faster on GPUs
+    with tensor cores (float16 training adds gradient scaling). Outputs stay float32.""",
+    "training_attributes": """\
+device_ : str
+    The device training ran on.
+loss_curve_ : ndarray of shape (n_epochs,)
+    Training loss per epoch.
+validation_loss_curve_ : ndarray of shape (n_epochs,) or None
+    Validation loss per epoch; None without early stopping.
+n_epochs_ : int
+    Number of epochs trained.""",
+}
+
+_PLACEHOLDER = re.compile(r"^([ \t]*)%\((\w+)\)s[ \t]*$", re.MULTILINE)
+
+
+def fill_doc(obj):
+    """Replace the ``%(name)s`` lines of ``obj.__doc__`` by the pieces of :data:`DOCS`."""
+    if obj.__doc__:  # None under python -OO
+
+        def piece(match):
+            indent, name = match.groups()
+            return "\n".join(indent + line if line else line
+                             for line in DOCS[name].splitlines())
+
+        obj.__doc__ = _PLACEHOLDER.sub(piece, obj.__doc__)
+    return obj
