@@ -1,5 +1,6 @@
 """AnomalyCLRTransformer: contrastive representations of collider events."""
 
+from functools import partial
 from numbers import Integral, Real
 
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
@@ -338,9 +339,8 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         return net_class(
             module=AnomalyCLREncoder,
             **{f"module__{key}": value for key, value in module_kwargs.items()},
-            criterion=ContrastiveLoss,
-            criterion__kind=self.loss,
-            criterion__temperature=self.temperature,
+            # A factory: skorch calls a criterion that is not a torch.nn.Module to build it.
+            criterion=partial(ContrastiveLoss, kind=self.loss, temperature=self.temperature),
             physical=physical,
             anomalous=anomalous,
             seed=seed,

@@ -17,13 +17,21 @@ Data-parallel training
 """
 
 import torch
+from skorch.hf import AccelerateMixin
+
+from sklearn_aclr._nets import AnomalyCLRNet, AutoEncoderNet
 
 try:  # the [dask] extra; Client.register_plugin recognises worker plugins by their base class
     from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
 except ImportError:  # pragma: no cover - exercised where dask is not installed
     _WorkerPlugin = object
 
-__all__ = ["TorchThreads", "accelerated_net_class"]
+__all__ = [
+    "AcceleratedAnomalyCLRNet",
+    "AcceleratedAutoEncoderNet",
+    "TorchThreads",
+    "accelerated_net_class",
+]
 
 
 class TorchThreads(_WorkerPlugin):
@@ -67,58 +75,44 @@ class TorchThreads(_WorkerPlugin):
         """Task transitions do not concern this plugin."""
 
 
+class AcceleratedAnomalyCLRNet(AccelerateMixin, AnomalyCLRNet):
+    """:class:`~sklearn_aclr._nets.AnomalyCLRNet` trained data-parallel through skorch's
+    ``AccelerateMixin``; takes an ``accelerator`` argument. The contrastive criterion is a plain
+    callable, so Accelerate prepares only the encoder and the optimiser."""
+
+
+class AcceleratedAutoEncoderNet(AccelerateMixin, AutoEncoderNet):
+    """:class:`~sklearn_aclr._nets.AutoEncoderNet` trained data-parallel through skorch's
+    ``AccelerateMixin``; takes an ``accelerator`` argument."""
+
+
+_ACCELERATED = {AnomalyCLRNet: AcceleratedAnomalyCLRNet,
+                AutoEncoderNet: AcceleratedAutoEncoderNet}
+
+
 def accelerated_net_class(net_class):
-    """``net_class`` with skorch's ``AccelerateMixin`` in front, for data-parallel training.
+    """The data-parallel counterpart of one of the package's skorch nets.
 
     Parameters
     ----------
     net_class : type
-        A skorch net class of this package.
+        ``AnomalyCLRNet`` or ``AutoEncoderNet``.
 
     Returns
     -------
     type
-        A subclass that takes an ``accelerator`` argument.
+        The subclass with skorch's ``AccelerateMixin`` in front, which takes an
+        ``accelerator`` argument.
+
+    Examples
+    --------
+    >>> from sklearn_aclr._nets import AnomalyCLRNet
+    >>> from sklearn_aclr.distributed import accelerated_net_class
+    >>> accelerated_net_class(AnomalyCLRNet).__name__
+    'AcceleratedAnomalyCLRNet'
     """
     try:
-        from skorch.hf import AccelerateMixin
-    except ImportError as exc:  # pragma: no cover - skorch always has it
-        raise ImportError("Data-parallel training needs skorch.hf.AccelerateMixin.") from exc
-    return _ACCELERATED.setdefault(
-        net_class, type(f"Accelerated{net_class.__name__}",
-                        (_PrepareTrainableOnly, AccelerateMixin, net_class),
-                        {"__module__": __name__})
-    )
-
-
-class _PrepareTrainableOnly:
-    """Hand the accelerator only the modules and criteria that have trainable parameters:
-    DistributedDataParallel refuses a parameter-free module such as the contrastive loss."""
-
-    def _initialize_accelerator(self):
-        criteria = self._criteria
-        self._criteria = [
-            name for name in criteria
-            if any(p.requires_grad for p in getattr(self, name + "_").parameters())
-        ]
-        try:
-            return super()._initialize_accelerator()
-        finally:
-            self._criteria = criteria
-
-
-_ACCELERATED = {}
-
-
-def __getattr__(name):
-    # The generated classes are found by name when pickled nets are loaded.
-    for cls in _ACCELERATED.values():
-        if cls.__name__ == name:
-            return cls
-    if name.startswith("Accelerated"):
-        from sklearn_aclr import _nets
-
-        base = getattr(_nets, name[len("Accelerated"):], None)
-        if base is not None:
-            return accelerated_net_class(base)
-    raise AttributeError(name)
+        return _ACCELERATED[net_class]
+    except KeyError:
+        raise ValueError(f"No data-parallel counterpart of {net_class!r}; expected one of "
+                         f"{[cls.__name__ for cls in _ACCELERATED]}.") from None

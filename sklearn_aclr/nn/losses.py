@@ -180,11 +180,13 @@ _LOSSES = {"anomclr": anomclr_loss, "anomclr_plus": anomclr_plus_loss,
            "anomclr_batch": anomclr_batch_loss, "simclr": simclr_loss}
 
 
-class ContrastiveLoss(torch.nn.Module):
-    """Criterion module around the loss functions, for skorch.
+class ContrastiveLoss:
+    """Criterion around the loss functions, for skorch.
 
     Takes the representations of all views stacked along the batch axis, originals first, then
-    physical views, then (for the AnomCLR losses) anomalous views.
+    physical views, then (for the AnomCLR losses) anomalous views. A plain callable rather
+    than a ``torch.nn.Module``: it has no parameters, and skorch (with Accelerate) wraps only
+    modules for data-parallel training, which refuses modules without trainable parameters.
 
     Parameters
     ----------
@@ -203,7 +205,6 @@ class ContrastiveLoss(torch.nn.Module):
     """
 
     def __init__(self, *, kind="anomclr", temperature=0.1):
-        super().__init__()
         if kind not in _LOSSES:
             raise ValueError(f"Unknown loss {kind!r}; expected one of {sorted(_LOSSES)}.")
         self.kind = kind
@@ -213,7 +214,7 @@ class ContrastiveLoss(torch.nn.Module):
     def n_views(self):
         return 2 if self.kind == "simclr" else 3
 
-    def forward(self, stacked):  # (n_views * B, D)
+    def __call__(self, stacked):  # (n_views * B, D)
         views = stacked.chunk(self.n_views)
         if len(views[0]) < 2:
             raise ValueError(
@@ -221,3 +222,5 @@ class ContrastiveLoss(torch.nn.Module):
                 "needs at least 2 events."
             )
         return _LOSSES[self.kind](*views, temperature=self.temperature)
+
+    forward = __call__  # the name it had as a torch.nn.Module
