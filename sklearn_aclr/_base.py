@@ -9,7 +9,6 @@ on ``BaseBagging``.
 """
 
 import math
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -28,6 +27,7 @@ from sklearn_aclr._torch_utils import (
     torch_seed,
     unwrapped,
 )
+from sklearn_aclr._warnings import warn
 from sklearn_aclr.exceptions import TrainingInterruptedWarning
 from sklearn_aclr.persistence import PersistenceMixin
 
@@ -203,11 +203,10 @@ def _handle_interruption(net):
         kept = f"the weights of epoch {stopper.best_epoch_}, the best validation loss so far"
     else:
         kept = "the weights reached at the interruption"
-    warnings.warn(
+    warn(
         f"Training was interrupted during epoch {epoch}; the estimator keeps {kept}. "
         "Continue it with set_params(warm_start=True).fit(X).",
         TrainingInterruptedWarning,
-        stacklevel=4,
     )
 
 

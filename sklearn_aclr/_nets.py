@@ -8,6 +8,7 @@ build them in ``fit``.
 import numpy as np
 import torch
 from skorch import NeuralNet
+from skorch.dataset import unpack_data
 
 from sklearn_aclr._callbacks import FiniteLoss, ResumableEarlyStopping  # noqa: F401
 from sklearn_aclr._precision import MixedPrecisionMixin
@@ -138,6 +139,15 @@ class AnomalyCLRNet(MixedPrecisionMixin, NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred)
+
+    def evaluation_step(self, batch, training=False):
+        """What ``forward`` and ``predict`` return: the head output of the events themselves
+        (no views), (B, output_dim). Training and validation go through ``infer``."""
+        self.check_is_fitted()
+        Xi, _ = unpack_data(batch)
+        with torch.set_grad_enabled(training), self._autocast():
+            self._set_training(training)
+            return self.module_(to_device(Xi, self._device())).float()
 
     def __getstate__(self):
         # Generators cannot be pickled; their states (CPU tensors) can, and are restored on a

@@ -218,7 +218,7 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
                                    feature_columns(self._feature_names()),
                                    f"{type(self).__name__} scoring")
         errors = self._errors(X, on_batch=guard.update)
-        guard.warn(stacklevel=4)
+        guard.warn()
         return errors
 
     def _validate(self, X, *, reset=False):

@@ -8,11 +8,11 @@ outside the recorded ranges (widened by a tenth of their width) and warn once pe
 saved model.
 """
 
-import warnings
 
 import numpy as np
 
 from sklearn_aclr._sources import iter_blocks
+from sklearn_aclr._warnings import warn
 from sklearn_aclr.exceptions import ExtrapolationWarning
 
 QUANTILE_LEVELS = (0.001, 0.01, 0.5, 0.99, 0.999)
@@ -156,13 +156,13 @@ class ExtrapolationGuard:
                 outside |= bad
         self.n_outside += int(outside.sum())
 
-    def warn(self, stacklevel=3):
-        """Warn once, with the counts, if any event was outside."""
+    def warn(self):
+        """Warn once, with the counts, if any event was outside; at the user's line."""
         if not self.n_outside:
             return
         worst = sorted(self.by_feature.items(), key=lambda item: -item[1])[:4]
         detail = ", ".join(f"{name}: {count}" for name, count in worst)
-        warnings.warn(
+        warn(
             f"{self.what}: {self.n_outside} of {self.n_events} events "
             f"({100 * self.n_outside / self.n_events:.3g}%) lie outside the feature ranges of "
             f"the training background (events per feature: {detail}). The output extrapolates "
@@ -171,5 +171,4 @@ class ExtrapolationGuard:
             "in training_summary_; to silence this, warnings.simplefilter('ignore', "
             "sklearn_aclr.exceptions.ExtrapolationWarning).",
             ExtrapolationWarning,
-            stacklevel=stacklevel,
         )

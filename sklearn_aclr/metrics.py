@@ -302,6 +302,8 @@ class _AnomalyScorer:
     ----------
     metric : callable
         ``metric(y_true, score, **kwargs)``, higher is better.
+    name : str
+        How the scorer is written in this package's public API, for its repr.
     **kwargs : dict
         Passed to ``metric``.
 
@@ -316,8 +318,9 @@ class _AnomalyScorer:
     1.0
     """
 
-    def __init__(self, metric, **kwargs):
+    def __init__(self, metric, name, **kwargs):
         self.metric = metric
+        self.name = name
         self.kwargs = kwargs
 
     def __call__(self, estimator, X, y_true, sample_weight=None):
@@ -326,14 +329,13 @@ class _AnomalyScorer:
         return self.metric(y_true, get_anomaly_score(estimator, X), **self.kwargs)
 
     def __repr__(self):
-        kwargs = "".join(f", {k}={v!r}" for k, v in self.kwargs.items())
-        return f"make_anomaly_scorer({self.metric.__name__}{kwargs})"
+        return self.name
 
 
-anomaly_auc_scorer = _AnomalyScorer(anomaly_roc_auc)
+anomaly_auc_scorer = _AnomalyScorer(anomaly_roc_auc, "anomaly_auc_scorer")
 """Scorer for model selection: ROC AUC of the estimator's anomaly score."""
 
-max_sic_scorer = _AnomalyScorer(max_sic)
+max_sic_scorer = _AnomalyScorer(max_sic, "max_sic_scorer")
 """Scorer for model selection: maximum SIC (at least 10 background events passing)."""
 
 
@@ -358,6 +360,10 @@ def make_signal_efficiency_scorer(background_efficiency=1e-2):
     --------
     >>> from sklearn_aclr.metrics import make_signal_efficiency_scorer
     >>> make_signal_efficiency_scorer(1e-3)
-    make_anomaly_scorer(signal_efficiency_at, background_efficiency=0.001)
+    make_signal_efficiency_scorer(background_efficiency=0.001)
     """
-    return _AnomalyScorer(signal_efficiency_at, background_efficiency=background_efficiency)
+    return _AnomalyScorer(
+        signal_efficiency_at,
+        f"make_signal_efficiency_scorer(background_efficiency={background_efficiency!r})",
+        background_efficiency=background_efficiency,
+    )

@@ -45,7 +45,6 @@ import os
 import platform
 import shutil
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +53,7 @@ import torch
 from sklearn_aclr._layout import EventLayout, ObjectType, get_layout
 from sklearn_aclr._torch_utils import resolve_device, unwrapped
 from sklearn_aclr._version import __version__
+from sklearn_aclr._warnings import warn
 from sklearn_aclr.exceptions import ModelVersionWarning
 
 __all__ = ["PersistenceMixin", "load_model", "read_card", "save_model"]
@@ -305,13 +305,12 @@ def load_model(path, *, device="auto", expected=None):
     saved_version = card["versions"].get("sklearn_aclr")
     versions = _versions()
     if saved_version != versions["sklearn_aclr"]:
-        warnings.warn(
+        warn(
             f"{str(path)!r} was saved by sklearn-aclr {saved_version} (torch "
             f"{card['versions'].get('torch')}); this is {versions['sklearn_aclr']} (torch "
             f"{versions['torch']}). Its outputs may differ; check them on known events, or "
             "refit with this version.",
             ModelVersionWarning,
-            stacklevel=3 if expected else 2,
         )
     try:
         weights = torch.load(path / WEIGHTS, map_location="cpu", weights_only=True)

@@ -131,8 +131,14 @@ def test_scorers_take_the_sign_from_the_estimator(pipe_and_data, scorer, metric)
     assert scorer(pipe[-1], Xt, y) == pytest.approx(expected)
 
 
-def test_scorer_repr():
-    assert repr(anomaly_auc_scorer) == "make_anomaly_scorer(anomaly_roc_auc)"
+def test_scorer_repr_is_the_public_name():
+    import sklearn_aclr.metrics as metrics
+
+    assert repr(anomaly_auc_scorer) == "anomaly_auc_scorer"
+    assert eval(repr(max_sic_scorer), vars(metrics)) is max_sic_scorer
+    scorer = metrics.make_signal_efficiency_scorer(1e-3)
+    rebuilt = eval(repr(scorer), vars(metrics))
+    assert repr(rebuilt) == repr(scorer) and rebuilt.kwargs == scorer.kwargs
 
 
 def test_perfect_separation_keeps_every_working_point():

@@ -209,3 +209,14 @@ def test_a_model_saved_from_cuda_loads_on_cpu(fitted, labelled):
     restored.device_ = "cuda"  # the fitted attribute records the training device too
     np.testing.assert_array_equal(restored.transform(X[:20]), expected)
     assert str(pickle.loads(state).net_.device) == "cpu"
+
+
+def test_the_nets_predict_gives_representations_not_views(fitted, labelled):
+    """net_.predict returns one head output per event, as the module does, without views."""
+    X, _ = labelled
+    head = AnomalyCLRTransformer(**{**fitted.get_params(), "representation": "head"})
+    head.net_, head.layout_, head.device_ = fitted.net_, fitted.layout_, fitted.device_
+    head.n_features_in_ = fitted.n_features_in_
+    predicted = fitted.net_.predict(X[:40].astype(np.float32))
+    assert predicted.shape == (40, fitted.output_dim)
+    np.testing.assert_allclose(predicted, head.transform(X[:40]), rtol=1e-5, atol=1e-6)
