@@ -9,7 +9,7 @@ from sklearn_aclr._layout import EventLayout
 from sklearn_aclr._sources import iter_blocks
 from sklearn_aclr._validation import validate_events
 
-__all__ = ["EventScaler"]
+__all__ = ["EventScaler", "scale_objects"]
 
 
 class EventScaler(TransformerMixin, BaseEstimator):
@@ -155,15 +155,10 @@ class EventScaler(TransformerMixin, BaseEstimator):
             scaled = (values - self.center_) / self.scale_ * present
             scaled = np.concatenate([present, scaled], axis=-1)
             return scaled.reshape(len(scaled), -1).astype(np.float32)
-        values = events[..., :-1].astype(np.float64)
-        if self.layout_.is_collider:
-            values[..., 0] = np.log1p(values[..., 0])
-        scaled = (values - self.center_) / self.scale_  # (n, n_slots, n_features)
-        if self.layout_.is_collider and self.phi_encoding == "sincos":
-            phi = events[..., 2].astype(np.float64)
-            present = events[..., -1] != 0
-            sincos = np.stack([np.sin(phi), np.cos(phi)], axis=-1) * present[..., None]
-            scaled = np.concatenate([scaled[..., :2], sincos, scaled[..., 3:]], axis=-1)
+        scaled = scale_objects(
+            events.astype(np.float64), self.center_, self.scale_,
+            collider=self.layout_.is_collider, sincos_phi=self.phi_encoding == "sincos",
+        )
         return scaled.reshape(len(scaled), -1).astype(np.float32)
 
     def get_feature_names_out(self, input_features=None):
@@ -195,6 +190,67 @@ class EventScaler(TransformerMixin, BaseEstimator):
         # Output is float32 whatever the input, the dtype the torch models train in.
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def scale_objects(events, center, scale, *, collider, sincos_phi):
+    """The paper's scaling of every object, for numpy arrays and torch tensors alike.
+
+    The one implementation of the formula that :class:`EventScaler` applies in numpy and the
+    encoder's :class:`~sklearn_aclr.nn.EventFeaturizer` applies in torch, on the device: for
+    collider events ``log(1 + pT)``, then ``(value - center) / scale`` per slot and feature,
+    and phi as ``(sin phi, cos phi)`` if ``sincos_phi``; empty slots are all zero.
+
+    Parameters
+    ----------
+    events : ndarray or Tensor of shape (..., n_slots, n_features + 1)
+        Canonical events, the class id last.
+    center, scale : ndarray or Tensor of shape (n_slots, n_features)
+        From :func:`fit_scaling`, of the same kind as ``events``.
+    collider : bool
+        Whether the features are (pt, eta, phi, ...).
+    sincos_phi : bool
+        Encode phi as two features (collider events only).
+
+    Returns
+    -------
+    scaled : ndarray or Tensor of shape (..., n_slots, n_features + sincos_phi)
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from sklearn_aclr.preprocessing import scale_objects
+    >>> events = np.array([[[40.0, 1.0, np.pi / 2, 2.0], [0.0, 0.0, 0.0, 0.0]]])
+    >>> center, scale = np.zeros((2, 3)), np.array([[4.0, 2.5, np.pi]] * 2)
+    >>> scale_objects(events, center, scale, collider=True, sincos_phi=True).round(3)
+    array([[[0.928, 0.4  , 1.   , 0.   ],
+            [0.   , 0.   , 0.   , 0.   ]]])
+    >>> scaled = scale_objects(torch.tensor(events), torch.tensor(center), torch.tensor(scale),
+    ...                        collider=True, sincos_phi=True)
+    >>> bool(np.allclose(scaled.numpy(), scale_objects(events, center, scale, collider=True,
+    ...                                                sincos_phi=True)))
+    True
+    """
+    xp = _namespace(events)
+    values = events[..., :-1]
+    present = events[..., -1:] != 0
+    if collider:
+        log_pt = xp.log1p(values[..., :1].clip(min=0))
+        values = xp.concatenate([log_pt, values[..., 1:]], axis=-1)
+    scaled = (values - center) / scale
+    if collider and sincos_phi:
+        phi = events[..., 2:3]
+        scaled = xp.concatenate([scaled[..., :2], xp.sin(phi), xp.cos(phi), scaled[..., 3:]],
+                                axis=-1)
+    return scaled * present
+
+
+def _namespace(x):
+    """numpy for arrays, torch for tensors: the functions scale_objects needs exist in both."""
+    if isinstance(x, np.ndarray):
+        return np
+    import torch  # only reached with a tensor, so torch is already loaded
+
+    return torch
 
 
 def fit_scaling(events, layout, on_block=None):

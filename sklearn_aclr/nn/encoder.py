@@ -4,15 +4,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sklearn_aclr.preprocessing import scale_objects
+
 __all__ = ["AnomalyCLREncoder", "EncoderLayer", "EventFeaturizer"]
 
 
 class EventFeaturizer(nn.Module):
     """Raw canonical events to object tokens, object types and the padding mask.
 
-    The same scaling as :class:`~sklearn_aclr.EventScaler`, in torch, so that augmentations act
-    on physical quantities and the network sees scaled ones: for collider events log(1 + pT)
-    over its typical value per type, eta over the acceptance, phi over pi or as sin/cos.
+    The scaling of :class:`~sklearn_aclr.EventScaler` (the same function,
+    :func:`~sklearn_aclr.preprocessing.scale_objects`), in torch on the device, so that
+    augmentations act on physical quantities and the network sees scaled ones: for collider
+    events log(1 + pT) over its typical value per type, eta over the acceptance, phi over pi or
+    as sin/cos.
 
     Parameters
     ----------
@@ -49,17 +53,10 @@ class EventFeaturizer(nn.Module):
         return self.center.shape[1] + int(self.sincos_phi)
 
     def forward(self, events):  # (B, N, F + 1)
-        values, cls = events[..., :-1], events[..., -1]
-        pad_mask = cls == 0  # (B, N), True = padding
-        if self.collider:
-            values = torch.cat([torch.log1p(values[..., :1].clamp(min=0)), values[..., 1:]], -1)
-        tokens = (values - self.center) / self.scale  # (B, N, F)
-        if self.sincos_phi:
-            phi = events[..., 2:3]
-            tokens = torch.cat([tokens[..., :2], torch.sin(phi), torch.cos(phi), tokens[..., 3:]],
-                               -1)
-        tokens = tokens.masked_fill(pad_mask.unsqueeze(-1), 0.0)
-        return tokens, cls.long(), pad_mask
+        tokens = scale_objects(events, self.center, self.scale, collider=self.collider,
+                               sincos_phi=self.sincos_phi)
+        cls = events[..., -1]
+        return tokens, cls.long(), cls == 0  # pad mask: True = padding
 
 
 class EncoderLayer(nn.Module):
