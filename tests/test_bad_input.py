@@ -6,6 +6,7 @@ import os
 import h5py
 import numpy as np
 import pytest
+from _tiny import TINY_ENCODER
 from scipy import sparse
 
 from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer
@@ -19,8 +20,7 @@ from sklearn_aclr.datasets import (
 )
 from sklearn_aclr.persistence import load_model
 
-SMALL = dict(d_model=8, n_heads=2, n_layers=1, dim_feedforward=16, output_dim=4, max_epochs=1,
-             device="cpu", random_state=0)
+SMALL = dict(TINY_ENCODER, max_epochs=1, device="cpu", random_state=0)
 
 
 def _events(n=40):

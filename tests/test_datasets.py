@@ -7,6 +7,7 @@ from functools import partial
 import h5py
 import numpy as np
 import pytest
+from _tiny import TINY_ENCODER
 
 from sklearn_aclr.datasets import fetch_adc2021, get_data_home, load_adc2021, make_adc_events
 
@@ -257,7 +258,7 @@ def test_stream_slices_and_blocks(h5file):
 
 # --- fitting on streams -------------------------------------------------------------------
 
-SMALL = dict(max_epochs=2, d_model=16, n_heads=2, n_layers=1, batch_size=64, random_state=0)
+SMALL = dict(TINY_ENCODER, max_epochs=2, random_state=0)
 
 
 def test_transformer_on_a_stream_equals_in_memory(h5file):

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from _tiny import TINY_ENCODER
 from skorch.callbacks import Callback, GradientNormClipping
 
 from sklearn_aclr import AnomalyCLRTransformer
 
-SMALL = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, output_dim=8,
-             max_epochs=2, batch_size=64, device="cpu", random_state=0)
+SMALL = dict(TINY_ENCODER, max_epochs=2, device="cpu", random_state=0)
 CLIP = 1e-3
 
 

@@ -9,6 +9,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from _tiny import TINY_ENCODER
 from skorch.callbacks import Callback
 
 from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler
@@ -20,8 +21,7 @@ from sklearn_aclr.exceptions import (
 )
 from sklearn_aclr.persistence import load_model, read_card
 
-SMALL = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, output_dim=8,
-             batch_size=64, device="cpu", random_state=0)
+SMALL = dict(TINY_ENCODER, device="cpu", random_state=0)
 
 
 @pytest.fixture(scope="module")

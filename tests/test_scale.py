@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _tiny import TINY_ENCODER
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
@@ -19,8 +20,7 @@ from sklearn_aclr.metrics import anomaly_auc_scorer
 from sklearn_aclr.model_selection import BackgroundKFold
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, output_dim=8,
-             max_epochs=2, batch_size=64, random_state=0)
+SMALL = dict(TINY_ENCODER, max_epochs=2, random_state=0)
 
 
 @pytest.mark.parametrize("precision", ["bfloat16", "float16"])

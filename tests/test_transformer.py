@@ -3,6 +3,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _tiny import TINY_ENCODER
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -13,8 +14,7 @@ from sklearn_aclr.augmentations import ShiftMET
 from sklearn_aclr.metrics import anomaly_auc_scorer, anomaly_roc_auc, max_sic_scorer
 from sklearn_aclr.model_selection import BackgroundKFold
 
-TINY = dict(d_model=16, n_heads=2, n_layers=1, dim_feedforward=32, output_dim=8,
-            batch_size=64, max_epochs=3)
+TINY = dict(TINY_ENCODER, max_epochs=3)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _tiny import TINY_ENCODER
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
@@ -13,8 +14,7 @@ from sklearn_aclr.exceptions import ExtrapolationWarning
 from sklearn_aclr.metrics import anomaly_auc_scorer
 from sklearn_aclr.model_selection import BackgroundKFold
 
-SMALL_CLR = dict(d_model=8, n_heads=2, n_layers=1, dim_feedforward=16, output_dim=4,
-                 max_epochs=1, device="cpu", random_state=0)
+SMALL_CLR = dict(TINY_ENCODER, max_epochs=1, device="cpu", random_state=0)
 
 
 @pytest.fixture(scope="module")
