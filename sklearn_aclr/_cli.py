@@ -93,7 +93,7 @@ def _add_study(commands):
 
 
 def _add_simulate(commands):
-    from sklearn_aclr.datasets._simulation import PROCESSES
+    from sklearn_aclr.datasets._processes import PROCESSES
 
     sim = commands.add_parser(
         "simulate",

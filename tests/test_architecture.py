@@ -123,6 +123,10 @@ def _loaded_after(statement):
      ["torch", "skorch", "h5py", "matplotlib", "pooch", "dask",
       "sklearn_aclr.datasets._simulation"]),
     ("import sklearn_aclr.metrics", ["torch", "skorch", "h5py", "matplotlib"]),
+    ("import sklearn_aclr.datasets", ["torch", "h5py", "sklearn_aclr.datasets._simulation"]),
+    # --help and --version build the parser only: they answer in a fraction of a second.
+    ("import sklearn_aclr._cli; sklearn_aclr._cli._make_parser()",
+     ["torch", "sklearn", "h5py", "joblib", "sklearn_aclr.datasets._simulation"]),
     ("from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler",
      ["h5py", "matplotlib", "pooch", "dask", "sklearn_aclr.datasets._simulation"]),
 ])

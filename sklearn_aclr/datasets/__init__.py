@@ -1,40 +1,41 @@
-"""Event data: the CMS ADC2021 samples, streaming from HDF5, simulation and the demo set."""
+"""Event data: the CMS ADC2021 samples, streaming from HDF5, simulation and the demo set.
 
-from sklearn_aclr._sources import EventSource
-from sklearn_aclr.datasets._adc2021 import (
-    ADC2021_SAMPLES,
-    ADC2021Writer,
-    fetch_adc2021,
-    get_data_home,
-    load_adc2021,
-    open_adc2021,
-    write_adc2021,
-)
-from sklearn_aclr.datasets._demo import DEMO_RECIPE, load_demo
-from sklearn_aclr.datasets._simulation import (
-    PROCESSES,
-    Process,
-    iter_simulated_events,
-    simulate_events,
-)
-from sklearn_aclr.datasets._streaming import ADC2021Stream
-from sklearn_aclr.datasets._synthetic import make_adc_events
+The names below are imported on first use (PEP 562): ``import sklearn_aclr.datasets`` loads
+neither h5py nor the simulation until a function that needs them is called.
+"""
 
-__all__ = [
-    "ADC2021Stream",
-    "ADC2021Writer",
-    "ADC2021_SAMPLES",
-    "DEMO_RECIPE",
-    "EventSource",
-    "PROCESSES",
-    "Process",
-    "fetch_adc2021",
-    "get_data_home",
-    "iter_simulated_events",
-    "load_adc2021",
-    "load_demo",
-    "make_adc_events",
-    "open_adc2021",
-    "simulate_events",
-    "write_adc2021",
-]
+import importlib
+
+# Public name -> module that defines it.
+_LAZY = {
+    "ADC2021Stream": "sklearn_aclr.datasets._streaming",
+    "ADC2021Writer": "sklearn_aclr.datasets._adc2021",
+    "ADC2021_SAMPLES": "sklearn_aclr.datasets._adc2021",
+    "DEMO_RECIPE": "sklearn_aclr.datasets._demo",
+    "EventSource": "sklearn_aclr._sources",
+    "PROCESSES": "sklearn_aclr.datasets._processes",
+    "Process": "sklearn_aclr.datasets._processes",
+    "fetch_adc2021": "sklearn_aclr.datasets._adc2021",
+    "get_data_home": "sklearn_aclr.datasets._adc2021",
+    "iter_simulated_events": "sklearn_aclr.datasets._simulation",
+    "load_adc2021": "sklearn_aclr.datasets._adc2021",
+    "load_demo": "sklearn_aclr.datasets._demo",
+    "make_adc_events": "sklearn_aclr.datasets._synthetic",
+    "open_adc2021": "sklearn_aclr.datasets._adc2021",
+    "simulate_events": "sklearn_aclr.datasets._simulation",
+    "write_adc2021": "sklearn_aclr.datasets._adc2021",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'sklearn_aclr.datasets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
