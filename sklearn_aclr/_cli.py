@@ -2,11 +2,16 @@
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
 
 __all__ = ["main"]
+
+
+class UsageError(Exception):
+    """A mistake in the command's arguments or files: reported in one line, exit status 2."""
 
 
 def main(argv=None):
@@ -35,7 +40,47 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
-    return args.run(args, argv if argv is not None else sys.argv[1:])
+    try:
+        return args.run(args, argv if argv is not None else sys.argv[1:])
+    except UsageError as exc:
+        parser.exit(2, f"sklearn-aclr {args.command}: error: {exc}\n")
+
+
+def _positive_int(text):
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of events")
+    return value
+
+
+def _non_negative_float(text):
+    """argparse type: a number of at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return value
+
+
+def _existing_file(path, what):
+    if not os.path.isfile(path):
+        raise UsageError(f"{what} {path!r} does not exist or is not a file.")
+    return path
+
+
+def _check_device(device):
+    from sklearn_aclr._torch_utils import resolve_device
+
+    try:
+        return resolve_device(device)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _make_parser():
@@ -60,7 +105,6 @@ def _add_study(commands):
         "IsolationForest on background only, and a supervised classifier per signal as the "
         "upper bound; report ROC AUC, signal efficiency at fixed background efficiency and "
         "max SIC per signal, write results.json, results.csv, roc.png and sic.png.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     data = study.add_mutually_exclusive_group()
     data.add_argument("--adc2021", action="store_true",
@@ -70,19 +114,22 @@ def _add_study(commands):
     study.add_argument("--signal", action="append", default=[], metavar="NAME=PATH",
                        help="a signal HDF5 file, with --background; repeatable")
     study.add_argument("--data-home", help="cache folder of fetched samples (--adc2021)")
-    study.add_argument("--n-background", type=int, default=None,
-                       help="use at most this many background events (default: all of the "
-                       "demo, 200000 of a file)")
-    study.add_argument("--n-signal", type=int, default=None,
-                       help="use at most this many events per signal (default: all of the "
-                       "demo, 20000 of a file)")
-    study.add_argument("--epochs", type=int, default=None,
-                       help="AnomalyCLR training epochs (default 10, 3 with --quick)")
+    study.add_argument("--n-background", type=_positive_int, default=None, metavar="N",
+                       help="use at most N background events (default: all of the demo, "
+                       "6000 with --quick, 200000 of a file)")
+    study.add_argument("--n-signal", type=_positive_int, default=None, metavar="N",
+                       help="use at most N events per signal (default: all of the demo, 600 "
+                       "with --quick, 20000 of a file)")
+    study.add_argument("--epochs", type=_positive_int, default=None,
+                       help="AnomalyCLR training epochs (default: 10, 3 with --quick)")
     study.add_argument("--quick", action="store_true",
                        help="fewer events, a smaller encoder and fewer epochs: about a minute")
-    study.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda")
-    study.add_argument("--seed", type=int, default=0, help="random seed")
-    study.add_argument("-o", "--output-dir", default="aclr-study", help="where results go")
+    study.add_argument("--device", default="auto",
+                       help="torch device: auto (a GPU if torch sees one), cpu, cuda, cuda:N "
+                       "(default: auto)")
+    study.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    study.add_argument("-o", "--output-dir", default="aclr-study",
+                       help="folder for the results (default: aclr-study)")
     study.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     study.add_argument("--no-supervised", action="store_true",
                        help="skip the supervised reference classifiers")
@@ -101,26 +148,49 @@ def _add_simulate(commands):
         description="Generate events of a process with Pythia 8 + FastJet, reconstruct them "
         "with ADC2021 object definitions and write them to an HDF5 file in the published "
         "ADC2021 layout. Needs the [sim] extra. The file is written atomically and records "
-        "this command, the seed and the generation statistics as attributes.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "this command, the seed and the generation statistics as attributes. Momenta are "
+        "in GeV, angles in radians.",
     )
     sim.add_argument("process", choices=sorted(PROCESSES), help="the physics process")
-    sim.add_argument("n_events", type=int, help="number of events passing the lepton filter")
+    sim.add_argument("n_events", type=_positive_int,
+                     help="number of events passing the lepton filter")
     sim.add_argument("-o", "--output", required=True, help="the HDF5 file to write")
-    sim.add_argument("--seed", type=int, default=0, help="random seed")
-    sim.add_argument("--n-jobs", type=int, default=1, help="parallel generator processes")
-    sim.add_argument("--chunk-size", type=int, default=500, help="kept events per chunk")
-    sim.add_argument("--lepton-filter-pt", type=float, default=23.0)
-    sim.add_argument("--isolation-cone", type=float, default=0.3)
-    sim.add_argument("--isolation-max", type=float, default=0.15)
-    sim.add_argument("--jet-radius", type=float, default=0.4)
-    sim.add_argument("--jet-pt-min", type=float, default=15.0)
-    sim.add_argument("--jet-eta-max", type=float, default=4.0)
-    sim.add_argument("--lepton-pt-resolution", type=float, default=0.02)
-    sim.add_argument("--angular-resolution", type=float, default=0.01)
+    sim.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    sim.add_argument("--n-jobs", type=_positive_int, default=1,
+                     help="parallel generator processes; the events do not depend on it "
+                     "(default: 1)")
+    sim.add_argument("--chunk-size", type=_positive_int, default=500,
+                     help="events kept per generator task and written at once (default: 500)")
+    physics = sim.add_argument_group("detector and selection")
+    physics.add_argument("--lepton-filter-pt", type=_non_negative_float, default=23.0,
+                         metavar="GEV", help="pT an electron or muon needs for the event to be "
+                         "kept, GeV (default: 23)")
+    physics.add_argument("--isolation-cone", type=_non_negative_float, default=0.3,
+                         metavar="DR", help="cone radius Delta R of the lepton isolation "
+                         "(default: 0.3)")
+    physics.add_argument("--isolation-max", type=_non_negative_float, default=0.15,
+                         metavar="FRACTION", help="largest pT sum in the cone, as a fraction "
+                         "of the lepton pT, for an isolated lepton (default: 0.15)")
+    physics.add_argument("--jet-radius", type=_non_negative_float, default=0.4, metavar="R",
+                         help="anti-kT jet radius (default: 0.4)")
+    physics.add_argument("--jet-pt-min", type=_non_negative_float, default=15.0,
+                         metavar="GEV", help="smallest jet pT, GeV (default: 15)")
+    physics.add_argument("--jet-eta-max", type=_non_negative_float, default=4.0,
+                         metavar="ETA", help="jet acceptance |eta| (default: 4)")
+    physics.add_argument("--lepton-pt-resolution", type=_non_negative_float, default=0.02,
+                         metavar="FRACTION", help="relative lepton pT resolution "
+                         "sigma/pT (default: 0.02)")
+    physics.add_argument("--jet-energy-resolution", type=_non_negative_float, nargs=2,
+                         default=[0.05, 1.5], metavar=("C", "S"),
+                         help="jet resolution sigma = sqrt((C pT)^2 + S^2 pT), pT in GeV; the "
+                         "Delphes CMS terms are the default (0.05 1.5)")
+    physics.add_argument("--angular-resolution", type=_non_negative_float, default=0.01,
+                         metavar="RAD", help="eta and phi resolution (default: 0.01)")
     sim.add_argument("--pythia", action="append", default=[], metavar="SETTING",
-                     help="extra Pythia setting, for example 'PartonLevel:MPI = off'; repeatable")
-    sim.add_argument("--compression", choices=["gzip", "lzf"], default=None)
+                     help="extra Pythia setting, for example 'PartonLevel:MPI = off'; "
+                     "repeatable")
+    sim.add_argument("--compression", choices=["gzip", "lzf"], default=None,
+                     help="HDF5 compression of the events (default: none)")
     sim.set_defaults(run=_run_simulate)
 
 
@@ -133,7 +203,7 @@ def _study_data(args):
     if args.adc2021 or args.background:
         if args.adc2021:
             if args.signal:
-                raise SystemExit("--signal goes with --background, not with --adc2021.")
+                raise UsageError("--signal goes with --background, not with --adc2021.")
             paths = {name: fetch_adc2021(name, data_home=args.data_home)
                      for name in ("background", "Ato4l", "leptoquark", "hToTauTau",
                                   "hChToTauNu")}
@@ -141,13 +211,14 @@ def _study_data(args):
             signal_paths = paths
         else:
             if not args.signal:
-                raise SystemExit("--background needs at least one --signal NAME=PATH.")
+                raise UsageError("--background needs at least one --signal NAME=PATH.")
             background_path, signal_paths = args.background, {}
             for item in args.signal:
                 name, sep, path = item.partition("=")
                 if not sep or not name or not path:
-                    raise SystemExit(f"--signal takes NAME=PATH; got {item!r}.")
-                signal_paths[name] = path
+                    raise UsageError(f"--signal takes NAME=PATH; got {item!r}.")
+                signal_paths[name] = _existing_file(path, f"--signal {name}:")
+            _existing_file(background_path, "--background")
         background = load_adc2021(background_path, n_events=n_bkg or 200_000)
         signals = {name: load_adc2021(path, n_events=n_sig or 20_000)
                    for name, path in signal_paths.items()}
@@ -160,14 +231,14 @@ def _study_data(args):
 
 def _run_study(args, argv):
     import importlib.util
-    import os
 
     from sklearn_aclr.study import default_models, run_study
 
     if args.update_readme:
-        raise SystemExit("--update-readme has moved to the maintainer tool "
+        raise UsageError("--update-readme has moved to the maintainer tool "
                          "tools/update_readme.py in the source tree; run the study without it "
                          "and find the Markdown table in results.md.")
+    _check_device(args.device)
     background, signals, source = _study_data(args)
     progress = not args.no_progress and importlib.util.find_spec("tqdm") is not None
     models = default_models(quick=args.quick, max_epochs=args.epochs, device=args.device,
@@ -207,6 +278,7 @@ def _run_simulate(args, argv):
         isolation_max=args.isolation_max, jet_radius=args.jet_radius,
         jet_pt_min=args.jet_pt_min, jet_eta_max=args.jet_eta_max,
         lepton_pt_resolution=args.lepton_pt_resolution,
+        jet_energy_resolution=tuple(args.jet_energy_resolution),
         angular_resolution=args.angular_resolution,
     )
     attrs = {

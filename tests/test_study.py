@@ -1,5 +1,6 @@
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import torch
 from sklearn.ensemble import IsolationForest
 from sklearn.pipeline import make_pipeline
 
@@ -119,36 +121,59 @@ def test_the_readme_tool_replaces_only_the_marked_block():
         tool.replace_block("no markers", "| new |")
 
 
-def test_the_update_readme_flag_points_at_the_tool():
-    from sklearn_aclr._cli import main
-
-    with pytest.raises(SystemExit, match="tools/update_readme.py"):
-        main(["study", "--update-readme", "README.md"])
-
-
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
         (["--background", "b.h5"], "needs at least one --signal"),
         (["--background", "b.h5", "--signal", "nopath"], "NAME=PATH"),
         (["--adc2021", "--signal", "a=b.h5"], "goes with --background"),
+        (["--n-background", "0"], "0 is not a positive number"),
+        (["--n-signal", "-5"], "-5 is not a positive number"),
+        (["--epochs", "ten"], "'ten' is not an integer"),
+        (["--update-readme", "README.md"], "tools/update_readme.py"),
     ],
 )
-def test_study_command_argument_errors(argv, match):
+def test_user_errors_are_one_line_and_exit_status_2(argv, match, capsys):
     from sklearn_aclr._cli import main
 
-    with pytest.raises(SystemExit, match=match):
+    with pytest.raises(SystemExit) as exit_info:
         main(["study", *argv])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert re.search(match, error) and "Traceback" not in error
 
 
-def test_missing_file_is_a_clear_error(tmp_path):
+def test_missing_files_and_devices_are_user_errors(tmp_path, capsys):
     from sklearn_aclr._cli import main
 
     with h5py.File(tmp_path / "sig.h5", "w") as f:
         f.create_dataset("Particles", data=np.zeros((3, 19, 4), "f4"))
-    with pytest.raises(FileNotFoundError, match="No ADC2021 file"):
-        main(["study", "--background", str(tmp_path / "missing.h5"),
-              "--signal", f"s={tmp_path / 'sig.h5'}"])
+    cases = [
+        (["--background", str(tmp_path / "missing.h5"), "--signal", f"s={tmp_path / 'sig.h5'}"],
+         "--background .*missing.h5' does not exist"),
+        (["--background", str(tmp_path / "sig.h5"), "--signal", f"s={tmp_path / 'gone.h5'}"],
+         "--signal s: .*gone.h5' does not exist"),
+        (["--device", "warp-drive"], "not a torch device"),
+    ]
+    if not torch.cuda.is_available():
+        cases.append((["--device", "cuda"], "torch sees no CUDA device"))
+    for argv, match in cases:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["study", *argv])
+        assert exit_info.value.code == 2
+        error = capsys.readouterr().err
+        assert len(error.strip().splitlines()) == 1 and re.search(match, error), error
+
+
+def test_simulate_options_have_help_and_units(capsys):
+    from sklearn_aclr._cli import main
+
+    with pytest.raises(SystemExit):
+        main(["simulate", "--help"])
+    text = capsys.readouterr().out
+    assert "GeV" in text and "(default: default" not in text
+    options = re.findall(r"^  (--[a-z-]+)", text, re.M)
+    assert "--jet-energy-resolution" in options and len(options) >= 12
 
 
 def test_figures_leave_the_matplotlib_backend_alone():
