@@ -9,6 +9,7 @@ on ``BaseBagging``.
 """
 
 import math
+import sys
 from numbers import Integral, Real
 
 import numpy as np
@@ -120,7 +121,7 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         else:
             train_split = None
         net_callbacks.extend(callbacks)
-        if self.verbose >= 2:
+        if self.verbose >= 2 and sys.stderr.isatty():  # a bar in a log file is noise
             net_callbacks.append(("progress_bar", ProgressBar()))
         return dict(
             optimizer=torch.optim.AdamW,

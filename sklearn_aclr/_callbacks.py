@@ -1,5 +1,6 @@
 """The skorch callbacks every training run of the package uses."""
 
+import logging
 from copy import deepcopy
 
 import torch
@@ -45,3 +46,40 @@ class ResumableEarlyStopping(EarlyStopping):
     @property
     def stopped(self):
         return getattr(self, "misses_", 0) >= self.patience
+
+
+LOGGER = logging.getLogger("sklearn_aclr")
+
+
+class EpochLog(Callback):
+    """One plain line per epoch, in place of skorch's coloured table.
+
+    ``epoch 3: train_loss 0.4213, valid_loss 0.4550 (best), 1.3 s``. The line goes to
+    ``logging.getLogger("sklearn_aclr")`` at INFO where that logger is enabled for INFO (an
+    application configured logging), and is printed otherwise, so that ``verbose=1`` shows it
+    out of the box. No colour codes, no cursor movements: a redirected log stays readable.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        if not net.verbose:
+            return
+        row = net.history[-1]
+        parts = []
+        for key in ("train_loss", "valid_loss"):
+            if key in row:
+                best = " (best)" if key == "valid_loss" and row.get("valid_loss_best") else ""
+                parts.append(f"{key} {row[key]:.4f}{best}")
+        message = f"epoch {row['epoch']}: {', '.join(parts)}, {row.get('dur', 0.0):.1f} s"
+        if LOGGER.isEnabledFor(logging.INFO) and LOGGER.hasHandlers():
+            LOGGER.info(message)
+        else:
+            print(message, flush=True)
+
+
+class PlainLogMixin:
+    """A skorch net whose epoch summaries are :class:`EpochLog` lines instead of PrintLog's
+    table (through skorch's public ``get_default_callbacks``)."""
+
+    def get_default_callbacks(self):
+        return [(name, EpochLog() if name == "print_log" else callback)
+                for name, callback in super().get_default_callbacks()]

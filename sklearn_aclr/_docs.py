@@ -16,6 +16,11 @@ precision : {"float32", "bfloat16", "float16"}, default="float32"
     Precision of the network's forward passes in training and inference, through
     ``torch.autocast``: bfloat16 or float16 roughly halve memory and run faster on GPUs
     with tensor cores (float16 training adds gradient scaling). Outputs stay float32.""",
+    "verbose": """\
+verbose : int, default=0
+    0 is silent; 1 reports each epoch's losses in one plain line, through
+    ``logging.getLogger("sklearn_aclr")`` at INFO where logging is configured for it, printed
+    otherwise; 2 adds a progress bar when the output is a terminal.""",
     "training_attributes": """\
 device_ : str
     The device training ran on.

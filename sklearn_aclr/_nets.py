@@ -10,7 +10,11 @@ import torch
 from skorch import NeuralNet
 from skorch.dataset import unpack_data
 
-from sklearn_aclr._callbacks import FiniteLoss, ResumableEarlyStopping  # noqa: F401
+from sklearn_aclr._callbacks import (  # noqa: F401 - the first two: see below
+    FiniteLoss,
+    PlainLogMixin,
+    ResumableEarlyStopping,
+)
 from sklearn_aclr._precision import MixedPrecisionMixin
 from sklearn_aclr._sources import is_source
 from sklearn_aclr._torch_utils import to_device
@@ -21,7 +25,7 @@ __all__ = ["AnomalyCLRNet", "AutoEncoderNet", "EventDataset"]
 # own: models pickled before then name them here, and still load.
 
 
-class AutoEncoderNet(MixedPrecisionMixin, NeuralNet):
+class AutoEncoderNet(PlainLogMixin, MixedPrecisionMixin, NeuralNet):
     """A skorch net whose loss compares the module's output with its input.
 
     ``fit(X, None)`` trains a reconstruction model; the criterion (``MSELoss`` in
@@ -74,7 +78,7 @@ class EventDataset(torch.utils.data.Dataset):
 _NO_TARGET = np.float32(0)
 
 
-class AnomalyCLRNet(MixedPrecisionMixin, NeuralNet):
+class AnomalyCLRNet(PlainLogMixin, MixedPrecisionMixin, NeuralNet):
     """A skorch net that trains an encoder contrastively on views it builds for each batch.
 
     For a batch of events, ``infer`` makes the physical view (``physical``) and, for the

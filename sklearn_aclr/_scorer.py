@@ -75,8 +75,7 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
     %(precision)s
     device : str, default="auto"
         Torch device; ``"auto"`` picks CUDA when available, else the CPU.
-    verbose : int, default=0
-        0 is silent, 1 prints the losses of each epoch, 2 adds a progress bar.
+    %(verbose)s
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, the shuffling and the validation split. The same
         value gives the same fit.

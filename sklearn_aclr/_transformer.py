@@ -125,8 +125,7 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         ``early_stopping=False``. See :mod:`sklearn_aclr.distributed`.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks, for example ``skorch.callbacks.Checkpoint``.
-    verbose : int, default=0
-        0 is silent, 1 prints the losses of each epoch, 2 adds a progress bar.
+    %(verbose)s
     random_state : int, RandomState instance or None, default=None
         Seeds weights, shuffling, the validation split and the augmentations. The same value
         gives the same fit.

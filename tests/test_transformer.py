@@ -1,3 +1,4 @@
+import logging
 import pickle
 
 import numpy as np
@@ -122,10 +123,13 @@ def test_custom_augmentations_and_callbacks(labelled):
     pickle.loads(pickle.dumps(clr))
 
 
-def test_verbose_prints_epochs(labelled, capsys):
+def test_verbose_prints_plain_epoch_lines(labelled, capsys):
     X, y = labelled
-    AnomalyCLRTransformer(**{**TINY, "max_epochs": 1}, verbose=1, random_state=0).fit(X[y == 0])
-    assert "valid_loss" in capsys.readouterr().out
+    AnomalyCLRTransformer(**{**TINY, "max_epochs": 1}, verbose=2, random_state=0).fit(X[y == 0])
+    captured = capsys.readouterr()
+    assert captured.out.startswith("epoch 1: train_loss ") and "valid_loss" in captured.out
+    # No colour codes, carriage returns or progress bars off a terminal.
+    assert "\x1b" not in captured.out + captured.err and "\r" not in captured.out + captured.err
 
 
 @pytest.mark.parametrize(
@@ -220,3 +224,13 @@ def test_the_nets_predict_gives_representations_not_views(fitted, labelled):
     predicted = fitted.net_.predict(X[:40].astype(np.float32))
     assert predicted.shape == (40, fitted.output_dim)
     np.testing.assert_allclose(predicted, head.transform(X[:40]), rtol=1e-5, atol=1e-6)
+
+
+def test_verbose_goes_through_logging_when_configured(labelled, caplog):
+    X, y = labelled
+    with caplog.at_level(logging.INFO, logger="sklearn_aclr"):
+        AnomalyCLRTransformer(**{**TINY, "max_epochs": 2}, verbose=2,
+                              random_state=0).fit(X[y == 0])
+    lines = [r.getMessage() for r in caplog.records if r.name == "sklearn_aclr"]
+    assert len(lines) == 2 and lines[0].startswith("epoch 1: train_loss ")
+    assert all("\x1b" not in line and "\r" not in line for line in lines)
