@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import OutlierMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_aclr._base import BaseNetEstimator, check_validation_size
@@ -17,6 +17,8 @@ from sklearn_aclr._validation import reject_3d, validate_feature_stream
 from sklearn_aclr.nn import MLPAutoEncoder
 
 __all__ = ["AutoEncoderScorer"]
+
+AUTO_BACKGROUND_EFFICIENCY = 1e-2  # what contamination="auto" means
 
 
 def _squared_error(module, x):  # (B, F) -> (B,)
@@ -69,9 +71,12 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
         If True and the scorer is fitted, ``fit`` continues that training (weights,
         optimiser, random streams, early-stopping state) until ``max_epochs`` epochs in all,
         instead of starting afresh; ``offset_`` is then recomputed.
-    contamination : float, default=0.1
-        Expected fraction of outliers in the training data, in (0, 0.5]. Sets ``offset_``, the
-        threshold of :meth:`predict`; the scores themselves do not depend on it.
+    contamination : "auto" or float, default=0.1
+        The working point of :meth:`predict`: the fraction of the training background it
+        calls outliers, that is the background efficiency eB of the cut, in (0, 0.5]. It sets
+        ``offset_``, the ``contamination`` quantile of the training scores; the scores
+        themselves do not depend on it. ``"auto"`` means eB = 1e-2, the first working point
+        of the ADC2021 challenge.
     %(precision)s
     device : str, default="auto"
         Torch device; ``"auto"`` picks CUDA when available, else the CPU.
@@ -129,7 +134,7 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
         **BaseNetEstimator._parameter_constraints,
         "hidden_layer_sizes": ["array-like"],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
-        "contamination": [Interval(Real, 0, 0.5, closed="right")],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
     }
 
     def __init__(
@@ -191,8 +196,12 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
         summary = SummaryCollector(feature_columns(self._feature_names()), len(X))
         errors = self._errors(X, on_batch=summary.update)
         self.training_summary_ = summary.result()
-        self.offset_ = float(np.percentile(-errors, 100.0 * self.contamination))
+        self.offset_ = float(np.percentile(-errors, 100.0 * self._background_efficiency()))
         return self
+
+    def _background_efficiency(self):
+        """The working point eB that ``contamination`` sets."""
+        return AUTO_BACKGROUND_EFFICIENCY if self.contamination == "auto" else self.contamination
 
     def _make_net(self, module_kwargs, seed, n_events=None):
         """The skorch net that trains the autoencoder; ``module_kwargs`` are JSON-ready."""

@@ -3,7 +3,8 @@
 from functools import partial
 from numbers import Integral, Real
 
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+import numpy as np
+from sklearn.base import TransformerMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -31,7 +32,7 @@ def _pooled(module, events):
 
 
 @fill_doc
-class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseNetEstimator):
+class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
     """Learn AnomalyCLR representations of collider events by contrastive self-supervision.
 
     A permutation-invariant Transformer encoder is trained, through skorch, on background
@@ -166,7 +167,7 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
     >>> clr.transform(X).shape
     (300, 16)
     >>> clr.get_feature_names_out()[:2].tolist()
-    ['anomalyclrtransformer0', 'anomalyclrtransformer1']
+    ['aclr0', 'aclr1']
     """
 
     _parameter_constraints = {
@@ -396,6 +397,25 @@ class AnomalyCLRTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, B
         representations = self._apply(events, fn, on_batch=guard.update)
         guard.warn()
         return representations
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the representation's features: ``aclr0``, ``aclr1``, ...
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored beyond a check of its length; the features are learned, not named after
+            the input.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self)
+        if input_features is not None and len(input_features) != self.n_features_in_:
+            raise ValueError(f"input_features has {len(input_features)} names; "
+                             f"{type(self).__name__} was fitted on {self.n_features_in_}.")
+        return np.asarray([f"aclr{i}" for i in range(self._n_features_out)], dtype=object)
 
     @property
     def _n_features_out(self):

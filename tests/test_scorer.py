@@ -137,3 +137,12 @@ def test_too_few_events_for_early_stopping():
 def test_cuda_without_gpu_is_a_clear_error(features):
     with pytest.raises(ValueError, match="torch sees no CUDA device"):
         AutoEncoderScorer(device="cuda").fit(features[0][:50])
+
+
+def test_contamination_is_the_background_efficiency_of_predict(features):
+    X_train = features[0]
+    for contamination, efficiency in [("auto", 0.01), (0.05, 0.05)]:
+        scorer = AutoEncoderScorer(**{**SMALL, "max_epochs": 2}, contamination=contamination,
+                                   random_state=0).fit(X_train)
+        flagged = float(np.mean(scorer.predict(X_train) == -1))
+        assert flagged == pytest.approx(efficiency, abs=1.5 / len(X_train))

@@ -29,7 +29,7 @@ def test_transform_output(fitted, labelled):
     Z = fitted.transform(X)
     assert Z.shape == (len(X), 16) and Z.dtype == np.float32
     assert np.isfinite(Z).all()
-    assert fitted.get_feature_names_out().tolist() == [f"anomalyclrtransformer{i}"
+    assert fitted.get_feature_names_out().tolist() == [f"aclr{i}"
                                                         for i in range(16)]
 
 
