@@ -126,6 +126,9 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         return dict(
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=self.weight_decay,
+            # The fused kernel updates every parameter in one call, without reading the step
+            # counts back to the host (the default implementation does, for each parameter).
+            optimizer__fused=True,
             lr=self.lr,
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,

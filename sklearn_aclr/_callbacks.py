@@ -56,9 +56,19 @@ class EpochLog(Callback):
 
     ``epoch 3: train_loss 0.4213, valid_loss 0.4550 (best), 1.3 s``. The line goes to
     ``logging.getLogger("sklearn_aclr")`` at INFO where that logger is enabled for INFO (an
-    application configured logging), and is printed otherwise, so that ``verbose=1`` shows it
-    out of the box. No colour codes, no cursor movements: a redirected log stays readable.
+    application configured logging), and to ``sink`` otherwise (``print``), so that
+    ``verbose=1`` shows it out of the box. No colour codes, no cursor movements: a redirected
+    log stays readable.
+
+    Parameters
+    ----------
+    sink : callable, default=print
+        Receives the line where logging does not; as skorch's PrintLog, whose place it takes
+        (Accelerate's mixin sets it so that only the main process prints).
     """
+
+    def __init__(self, sink=print):
+        self.sink = sink
 
     def on_epoch_end(self, net, **kwargs):
         if not net.verbose:
@@ -73,7 +83,7 @@ class EpochLog(Callback):
         if LOGGER.isEnabledFor(logging.INFO) and LOGGER.hasHandlers():
             LOGGER.info(message)
         else:
-            print(message, flush=True)
+            self.sink(message)
 
 
 class PlainLogMixin:

@@ -1,0 +1,102 @@
+"""Dispatched aten operations and host-synchronising operations per training step, on CPU.
+
+A training step that launches few operations and never waits for the device is what makes a
+GPU fast (issue "Performance at scale": at most 800 operations and 1 host synchronisation per
+eager step). Both counts are properties of the code, not of the machine, so they can be
+checked anywhere: this script runs ``AnomalyCLRTransformer.fit`` (and, for comparison,
+``AutoEncoderScorer.fit``) on demo events under a ``TorchDispatchMode`` that records every
+aten operation that reaches a kernel, forward and backward, and divides by the number of
+steps. Host-synchronising operations are those whose output shape or value the host must
+read before going on: ``item`` (``_local_scalar_dense``), ``nonzero``, boolean-mask indexing
+and selection, ``unique``, and ``repeat_interleave`` with tensor repeats. Data loading (the
+collation of each batch) is counted too: it is part of every step.
+
+Usage::
+
+    python benchmarks/step_ops.py            # about a minute
+    python benchmarks/step_ops.py --n-events 4096 --batch-size 512
+"""
+
+import argparse
+import collections
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from _common import background, print_table, write_report
+
+SYNCING = {"_local_scalar_dense", "nonzero", "masked_select", "unique", "_unique2",
+           "unique_consecutive", "unique_dim", "masked_scatter"}
+
+
+class OpCounter(TorchDispatchMode):
+    """Counts the aten operations dispatched inside the ``with`` block, by name."""
+
+    def __init__(self):
+        super().__init__()
+        self.counts = collections.Counter()
+        self.syncs = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.__name__.split(".")[0]
+        self.counts[name] += 1
+        if name in SYNCING or _boolean_index(name, args) or _tensor_repeats(name, args):
+            self.syncs[name] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def _boolean_index(name, args):
+    """aten.index / index_put with a boolean mask: the result's size needs the mask's count."""
+    if name not in ("index", "index_put", "index_put_", "_index_put_impl_"):
+        return False
+    indices = args[1] if len(args) > 1 else ()
+    return any(isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in indices or ())
+
+
+def _tensor_repeats(name, args):
+    return (name == "repeat_interleave" and len(args) > 1
+            and isinstance(args[1], torch.Tensor) and args[1].numel() > 1)
+
+
+def count_fit(make_estimator, X, n_steps):
+    counter = OpCounter()
+    with counter:
+        make_estimator().fit(X)
+    total, syncs = sum(counter.counts.values()), sum(counter.syncs.values())
+    return {"ops_per_step": total / n_steps, "syncs_per_step": syncs / n_steps,
+            "top_ops": dict(counter.counts.most_common(15)),
+            "sync_ops": dict(counter.syncs.most_common())}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-events", type=int, default=2048)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--output", default=None)
+    args = parser.parse_args()
+
+    from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler
+
+    torch.set_num_threads(1)  # counts do not depend on threads; timing is not measured here
+    X = background(args.n_events)
+    n_steps = -(-args.n_events // args.batch_size)  # one epoch, no validation split
+    common = dict(batch_size=args.batch_size, max_epochs=1, early_stopping=False,
+                  device="cpu", random_state=0)
+    rows = [{"estimator": "AnomalyCLRTransformer", **count_fit(
+        lambda: AnomalyCLRTransformer(**common), X, n_steps)}]
+    features = EventScaler().fit_transform(X)
+    rows.append({"estimator": "AutoEncoderScorer", **count_fit(
+        lambda: AutoEncoderScorer(**common), features, n_steps)})
+    print_table(rows, [("estimator", "estimator", "s"), ("ops_per_step", "aten ops/step", ".0f"),
+                       ("syncs_per_step", "host syncs/step", ".1f")],
+                title=f"per training step, {args.n_events} demo events, batch {args.batch_size}, "
+                      "CPU (targets: <= 800 ops, <= 1 sync)")
+    for row in rows:
+        print(f"\n{row['estimator']}: synchronising ops {row['sync_ops']}")
+        print(f"most frequent ops {row['top_ops']}")
+    write_report("step_ops", {"n_events": args.n_events, "batch_size": args.batch_size,
+                              "n_steps": n_steps, "rows": rows}, args.output)
+
+
+if __name__ == "__main__":
+    main()
