@@ -1,7 +1,11 @@
+import collections
 import hashlib
 import http.server
 import os
+import subprocess
+import sys
 import threading
+import time
 from functools import partial
 
 import h5py
@@ -101,12 +105,19 @@ def test_bad_arguments(h5file, kwargs):
 # --- fetching, against a server on 127.0.0.1 ----------------------------------------------
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder; paths under /cut/ send half of the file and drop the connection."""
+    """Serves a folder; paths under /cut/ send half of the file and drop the connection, paths
+    under /slow/ wait a second first. ``gets`` counts the requests per path."""
+
+    gets = None  # a Counter, set by the fixture
 
     def log_message(self, *args):
         pass
 
     def do_GET(self):
+        self.gets[self.path] += 1
+        if self.path.startswith("/slow/"):
+            time.sleep(1.0)
+            self.path = self.path[len("/slow"):]
         if not self.path.startswith("/cut/"):
             return super().do_GET()
         with open(os.path.join(self.directory, self.path[len("/cut/"):]), "rb") as f:
@@ -125,6 +136,7 @@ def server(tmp_path_factory):
     events, _ = make_adc_events(300, random_state=1)
     _write(folder / FILENAME, events)
     md5 = hashlib.md5((folder / FILENAME).read_bytes()).hexdigest()
+    _Handler.gets = collections.Counter()
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
                                             partial(_Handler, directory=str(folder)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -149,7 +161,12 @@ def test_checksum_mismatch_keeps_nothing(server, tmp_path):
     with pytest.raises(ValueError, match="does not match its checksum"):
         fetch_adc2021("Ato4l", data_home=tmp_path, base_url=url, known_hash="md5:" + "0" * 32,
                       progressbar=False)
-    assert os.listdir(tmp_path / "2021") == []
+    assert _kept(tmp_path / "2021") == []
+
+
+def _kept(folder):
+    """The files a fetch left in the cache folder, without its lock files."""
+    return sorted(name for name in os.listdir(folder) if name != ".locks")
 
 
 def test_interrupted_transfer_keeps_nothing(server, tmp_path):
@@ -157,7 +174,24 @@ def test_interrupted_transfer_keeps_nothing(server, tmp_path):
     with pytest.raises(OSError, match="failed .*nothing was kept"):
         fetch_adc2021("Ato4l", data_home=tmp_path, base_url=url + "/cut", known_hash=md5,
                       progressbar=False)
-    assert os.listdir(tmp_path / "2021") == []
+    assert _kept(tmp_path / "2021") == []
+
+
+def test_two_jobs_fetching_at_once_leave_one_verified_copy(server, tmp_path):
+    """Jobs on a cluster that share the cache: one downloads, the other waits for it."""
+    url, md5, events = server
+    code = ("import sys; from sklearn_aclr.datasets import fetch_adc2021; "
+            f"print(fetch_adc2021('Ato4l', data_home=sys.argv[1], base_url={url + '/slow'!r}, "
+            f"known_hash={md5!r}, progressbar=False))")
+    before = _Handler.gets[f"/slow/{FILENAME}"]
+    jobs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [job.communicate(timeout=120) for job in jobs]
+    assert [job.returncode for job in jobs] == [0, 0], [err for _, err in outputs]
+    assert {out.strip() for out, _ in outputs} == {str(tmp_path / "2021" / FILENAME)}
+    assert _Handler.gets[f"/slow/{FILENAME}"] - before == 1  # one download for both
+    assert _kept(tmp_path / "2021") == [FILENAME, FILENAME + ".checksum"]
+    np.testing.assert_array_equal(load_adc2021(tmp_path / "2021" / FILENAME), events)
 
 
 def test_corrupted_cache_is_detected(server, tmp_path):

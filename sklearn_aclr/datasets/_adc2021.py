@@ -1,5 +1,6 @@
 """Reading and fetching the CMS ADC2021 samples (Govorkova et al., Sci Data 9, 118 (2022))."""
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -376,6 +377,19 @@ def fetch_adc2021(sample, *, data_home=None, download_if_missing=True, version="
     if target.exists() and checksum_file.exists():
         _verify_cached(target, checksum_file.read_text().strip())
         return str(target)
+    # Jobs that share the cache take turns: the first downloads and verifies, the others
+    # wait, then find the verified file.
+    with _cache_lock(folder / ".locks" / (filename + ".lock")):
+        if target.exists() and checksum_file.exists():
+            _verify_cached(target, checksum_file.read_text().strip())
+            return str(target)
+        return _download(sample, filename, folder, checksum_file, download_if_missing,
+                         version, doi_2021, doi_2022, base_url, known_hash, progressbar)
+
+
+def _download(sample, filename, folder, checksum_file, download_if_missing, version, doi_2021,
+              doi_2022, base_url, known_hash, progressbar):
+    """Download ``filename`` into ``folder``, verify it and record its checksum."""
     if not download_if_missing:
         raise OSError(
             f"ADC2021 sample {sample!r} is not in {str(folder)!r} and download_if_missing is "
@@ -406,6 +420,37 @@ def fetch_adc2021(sample, *, data_home=None, download_if_missing=True, version="
         ) from exc
     checksum_file.write_text(known_hash if ":" in known_hash else f"sha256:{known_hash}")
     return path
+
+
+@contextlib.contextmanager
+def _cache_lock(path):
+    """An exclusive lock on ``path`` across processes (POSIX record locks, which work on NFS
+    as well as local disks; on Windows a lock on the first byte of the file)."""
+    path.parent.mkdir(exist_ok=True)
+    with open(path, "a+b") as handle:
+        if os.name == "nt":  # pragma: no cover - exercised on Windows only
+            import msvcrt
+
+            handle.seek(0)
+            while True:
+                try:
+                    msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:  # LK_LOCK gives up after 10 s; keep waiting
+                    continue
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.lockf(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.lockf(handle, fcntl.LOCK_UN)
 
 
 def _verify_cached(path, known_hash):
