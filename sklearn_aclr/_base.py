@@ -77,6 +77,14 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         self.verbose = verbose
         self.random_state = random_state
 
+    def __sklearn_is_fitted__(self):
+        """Fitted once ``fit`` has finished: a fit that failed half-way (a damaged file, an
+        interrupt before the first epoch) leaves no usable estimator behind."""
+        return all(hasattr(self, name) for name in self._fitted_attributes)
+
+    # What a finished fit has set; subclasses add their own.
+    _fitted_attributes = ("net_", "n_epochs_", "training_summary_")
+
     def _resuming(self):
         """Whether this ``fit`` continues an earlier one (``warm_start`` and fitted)."""
         return self.warm_start and hasattr(self, "net_")

@@ -199,6 +199,8 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
         self.offset_ = float(np.percentile(-errors, 100.0 * self._background_efficiency()))
         return self
 
+    _fitted_attributes = (*BaseNetEstimator._fitted_attributes, "offset_")
+
     def _background_efficiency(self):
         """The working point eB that ``contamination`` sets."""
         return AUTO_BACKGROUND_EFFICIENCY if self.contamination == "auto" else self.contamination

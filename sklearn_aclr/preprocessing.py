@@ -113,6 +113,10 @@ class EventScaler(TransformerMixin, BaseEstimator):
             self.center_, self.scale_ = fit_scaling(events, self.layout_)
         return self
 
+    def __sklearn_is_fitted__(self):
+        """Fitted once the scaling is known: a fit whose reading failed leaves none."""
+        return hasattr(self, "scale_")
+
     @property
     def _standard(self):
         return self.features == "standard" and self.layout_.is_collider

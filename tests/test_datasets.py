@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 from _tiny import TINY_ENCODER
 
-from sklearn_aclr.datasets import fetch_adc2021, get_data_home, load_adc2021, make_adc_events
+from sklearn_aclr.datasets import (
+    ADC2021Stream,
+    fetch_adc2021,
+    get_data_home,
+    load_adc2021,
+    make_adc_events,
+)
 
 FILENAME = "Ato4l_lepFilter_13TeV.h5"
 
@@ -410,3 +416,43 @@ def test_load_demo():
     np.testing.assert_array_equal(X[y == 1], demo.data[demo.process == "hToTauTau"])
     with pytest.raises(ValueError, match="Unknown signal 'Zprime'"):
         load_demo(signal="Zprime")
+
+
+def _damaged_copy(events, path):
+    """An HDF5 file whose header is intact but whose compressed event chunks are overwritten
+    half-way through: the damage shows only when those events are read."""
+    with h5py.File(path, "w") as f:
+        f.create_dataset("Particles", data=events, chunks=(100, 19, 4), compression="gzip")
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        f.seek(size // 2)
+        f.write(b"\x00\xff" * (size // 8))
+    return path
+
+
+def test_a_truncated_file_mid_stream_names_the_file_and_events(tmp_path):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    from sklearn_aclr import AnomalyCLRTransformer, EventScaler
+
+    events = make_adc_events(1000, random_state=0)[0]
+    path = _damaged_copy(events, tmp_path / "cut.h5")
+    stream = ADC2021Stream(path)  # the header is intact: the damage shows when reading
+    for estimator in (EventScaler(), AnomalyCLRTransformer(**TINY_ENCODER, max_epochs=1)):
+        with pytest.raises(OSError, match=r"Reading events \d+ to \d+ of '.*cut.h5' failed"):
+            estimator.fit(stream)
+        with pytest.raises(NotFittedError):
+            check_is_fitted(estimator)
+
+
+def test_invalid_events_mid_stream_name_the_file_and_events(tmp_path):
+    events = make_adc_events(300, random_state=0)[0]
+    events[250, 9, 0] = np.nan
+    stream = ADC2021Stream(_write(tmp_path / "nan.h5", events))
+    with pytest.raises(ValueError, match=r"nan.h5', events 200 to 299 .*NaN"):
+        stream[200:300]
+    from sklearn_aclr import EventScaler
+
+    with pytest.raises(ValueError, match=r"nan.h5', events 0 to 299 .*1 event"):
+        EventScaler().fit(stream)

@@ -1,5 +1,6 @@
 """Events streamed from an HDF5 file larger than memory."""
 
+import contextlib
 import os
 
 import numpy as np
@@ -93,16 +94,31 @@ class ADC2021Stream(EventSource):
             raise IndexError(f"Event index out of range for {self.n_events} events.")
         order = np.argsort(indices, kind="stable")
         unique, inverse = np.unique(indices[order] + self.start, return_inverse=True)
-        block = self._particles()[unique]  # one sorted read; h5py needs increasing indices
+        where = (f"events {unique[0]} to {unique[-1]}" if len(unique)
+                 else "no events")
+        with self._reading(where):
+            block = self._particles()[unique]  # one sorted read; h5py needs increasing indices
         events = np.empty((len(indices),) + block.shape[1:], dtype=np.float32)
         events[order] = block[inverse]
-        return self._checked(events)
+        return self._checked(events, where)
 
-    def _checked(self, events):
+    @contextlib.contextmanager
+    def _reading(self, where):
+        """Name the file and the events when the disk or the file fails under a read."""
+        try:
+            yield
+        except (OSError, RuntimeError, KeyError) as exc:  # h5py's errors for damaged files
+            raise OSError(
+                f"Reading {where} of {self.path!r} failed ({type(exc).__name__}: {exc}). The "
+                "file is damaged or was truncated; check it (h5ls -r), or write it again."
+            ) from exc
+
+    def _checked(self, events, where):
         try:
             return check_events(events, ADC2021)
         except ValueError as exc:
-            raise ValueError(f"{self.path!r}: {exc}") from None
+            raise ValueError(f"{self.path!r}, {where} (event numbers in the message count "
+                             f"from the first of them): {exc}") from None
 
     def _serve(self, events):
         return events if self.transform is None else self.transform.transform(events)
@@ -119,8 +135,11 @@ class ADC2021Stream(EventSource):
         return list(self._serve(self._read(indices)))
 
     def _read_block(self, start, stop):
-        block = self._particles()[self.start + start : self.start + stop]
-        return self._checked(np.asarray(block, dtype=np.float32))
+        where = f"events {self.start + start} to {self.start + stop - 1}"
+        with self._reading(where):
+            block = np.asarray(self._particles()[self.start + start : self.start + stop],
+                               dtype=np.float32)
+        return self._checked(block, where)
 
     def __getstate__(self):
         state = self.__dict__.copy()
