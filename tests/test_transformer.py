@@ -219,8 +219,9 @@ def test_the_nets_predict_gives_representations_not_views(fitted, labelled):
     """net_.predict returns one head output per event, as the module does, without views."""
     X, _ = labelled
     head = AnomalyCLRTransformer(**{**fitted.get_params(), "representation": "head"})
-    head.net_, head.layout_, head.device_ = fitted.net_, fitted.layout_, fitted.device_
-    head.n_features_in_ = fitted.n_features_in_
+    for name in ("net_", "layout_", "device_", "n_features_in_", "n_epochs_",
+                 "training_summary_"):
+        setattr(head, name, getattr(fitted, name))
     predicted = fitted.net_.predict(X[:40].astype(np.float32))
     assert predicted.shape == (40, fitted.output_dim)
     np.testing.assert_allclose(predicted, head.transform(X[:40]), rtol=1e-5, atol=1e-6)
