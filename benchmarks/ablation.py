@@ -57,6 +57,8 @@ CONFIGS = {
     # The control: the encoder as initialised (no learning), to tell what training adds.
     "untrained": {"lr": 1e-12, "patience": 1},
     "loss=anomclr_plus": {"loss": "anomclr_plus"},
+    # AnomCLR+ early-stops within a few epochs (its validation loss is flat): train it through.
+    "loss=anomclr_plus,no_early_stopping": {"loss": "anomclr_plus", "early_stopping": False},
     "loss=anomclr_batch": {"loss": "anomclr_batch"},
     "loss=simclr": {"loss": "simclr"},
     "jer=authors": {"physical": AUTHORS_JER},

@@ -7,9 +7,8 @@ The estimators are imported on first use (PEP 562), so that ``import sklearn_acl
 modules that need no network, such as :mod:`sklearn_aclr.metrics`, do not load torch.
 """
 
-import importlib
-
 from sklearn_aclr._layout import ADC2021, EventLayout, ObjectType
+from sklearn_aclr._lazy import attach
 from sklearn_aclr._version import __version__
 
 # Public name -> module that defines it, imported when the name is first looked up.
@@ -30,13 +29,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'sklearn_aclr' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(__name__, _LAZY)

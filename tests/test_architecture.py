@@ -14,7 +14,8 @@ PACKAGE = Path(sklearn_aclr.__file__).parent
 
 # Each module's layer; a module may import from its own layer and the ones below only.
 LAYERS = [
-    ("core", ["_version", "_docs", "_warnings", "exceptions", "_layout", "_sources"]),
+    ("core", ["_version", "_lazy", "_docs", "_warnings", "exceptions", "_layout",
+              "_sources"]),
     ("data", ["datasets", "_validation", "_summary", "preprocessing"]),
     ("augmentations", ["augmentations"]),
     ("torch modules", ["nn", "_torch_utils"]),

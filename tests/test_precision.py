@@ -8,34 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from _tiny import TINY_ENCODER
-from skorch.callbacks import Callback, GradientNormClipping
+from distributed_callbacks import GradientRecorder
+from skorch.callbacks import GradientNormClipping
 
 from sklearn_aclr import AnomalyCLRTransformer
 
 SMALL = dict(TINY_ENCODER, max_epochs=2, device="cpu", random_state=0)
 CLIP = 1e-3
-
-
-class GradientRecorder(Callback):
-    """Records the gradient norm each on_grad_computed sees, and which hooks ran."""
-
-    def initialize(self):
-        self.norms, self.hooks = [], set()
-        return self
-
-    def on_grad_computed(self, net, named_parameters, **kwargs):
-        self.hooks.add("on_grad_computed")
-        grads = [p.grad.detach().float() for _, p in named_parameters if p.grad is not None]
-        self.norms.append(float(torch.linalg.vector_norm(torch.stack(
-            [torch.linalg.vector_norm(g) for g in grads]))))
-
-    def on_batch_end(self, net, **kwargs):
-        self.hooks.add("on_batch_end")
-
-    def on_epoch_end(self, net, **kwargs):
-        self.hooks.add("on_epoch_end")
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16", "float16"])

@@ -4,7 +4,7 @@ The names below are imported on first use (PEP 562): ``import sklearn_aclr.datas
 neither h5py nor the simulation until a function that needs them is called.
 """
 
-import importlib
+from sklearn_aclr._lazy import attach
 
 # Public name -> module that defines it.
 _LAZY = {
@@ -29,13 +29,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'sklearn_aclr.datasets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(__name__, _LAZY)
