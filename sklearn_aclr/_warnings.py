@@ -2,6 +2,7 @@
 
 import inspect
 import os
+import sys
 import warnings
 
 # Frames in these packages are skipped: a warning raised inside a Pipeline, GridSearchCV, a
@@ -12,7 +13,7 @@ _LIBRARIES = ("sklearn_aclr", "sklearn", "skorch", "torch", "joblib", "numpy")
 def _library_dirs():
     dirs = []
     for name in _LIBRARIES:
-        module = __import__("sys").modules.get(name)
+        module = sys.modules.get(name)
         path = getattr(module, "__file__", None)
         if path:
             dirs.append(os.path.dirname(path) + os.sep)
