@@ -11,9 +11,13 @@ read before going on: ``item`` (``_local_scalar_dense``), ``nonzero``, boolean-m
 and selection, ``unique``, and ``repeat_interleave`` with tensor repeats. Data loading (the
 collation of each batch) is counted too: it is part of every step.
 
+``--fused`` counts with the fused AdamW kernel that the estimators use on GPUs (on CPUs they use
+the default kernel, which measured faster there), to see on any machine what a GPU step does.
+
 Usage::
 
     python benchmarks/step_ops.py            # about a minute
+    python benchmarks/step_ops.py --fused
     python benchmarks/step_ops.py --n-events 4096 --batch-size 512
 """
 
@@ -72,10 +76,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-events", type=int, default=2048)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--fused", action="store_true",
+                        help="count with the fused AdamW kernel, as on a GPU")
     parser.add_argument("--output", default=None)
     args = parser.parse_args()
 
     from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler
+
+    if args.fused:
+        from sklearn_aclr._base import BaseNetEstimator
+
+        training_kwargs = BaseNetEstimator._training_kwargs
+
+        def fused(self, *a, **k):
+            return {**training_kwargs(self, *a, **k), "optimizer__fused": True}
+
+        BaseNetEstimator._training_kwargs = fused
 
     torch.set_num_threads(1)  # counts do not depend on threads; timing is not measured here
     X = background(args.n_events)
@@ -90,12 +106,14 @@ def main():
     print_table(rows, [("estimator", "estimator", "s"), ("ops_per_step", "aten ops/step", ".0f"),
                        ("syncs_per_step", "host syncs/step", ".1f")],
                 title=f"per training step, {args.n_events} demo events, batch {args.batch_size}, "
-                      "CPU (targets: <= 800 ops, <= 1 sync)")
+                      f"{'fused' if args.fused else 'default'} AdamW "
+                      "(targets: <= 800 ops, <= 1 sync)")
     for row in rows:
         print(f"\n{row['estimator']}: synchronising ops {row['sync_ops']}")
         print(f"most frequent ops {row['top_ops']}")
     write_report("step_ops", {"n_events": args.n_events, "batch_size": args.batch_size,
-                              "n_steps": n_steps, "rows": rows}, args.output)
+                              "n_steps": n_steps, "fused": args.fused, "rows": rows},
+                 args.output)
 
 
 if __name__ == "__main__":

@@ -118,6 +118,9 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         placement to an accelerator.
         """
         pin_memory = device is not None and torch.device(device).type == "cuda"
+        accelerator = getattr(self, "accelerator", None)
+        device_type = torch.device(device if device is not None else accelerator.device).type
+        fused_optimizer = device_type == "cuda"
         # Early stopping comes before the user's callbacks, so that it has recorded an epoch
         # before any of theirs can end training there.
         net_callbacks = [("finite_loss", FiniteLoss())]
@@ -134,9 +137,10 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         return dict(
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=self.weight_decay,
-            # The fused kernel updates every parameter in one call, without reading the step
-            # counts back to the host (the default implementation does, for each parameter).
-            optimizer__fused=True,
+            # On GPUs the fused kernel updates every parameter in one launch, without reading
+            # the step counts back to the host (the default implementation does, for each
+            # parameter). On CPUs it measured 7% slower than the default (foreach) kernel.
+            optimizer__fused=fused_optimizer,
             lr=self.lr,
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,
