@@ -67,7 +67,7 @@ CARD = "card.json"
 _CURVES = ("loss_curve_", "validation_loss_curve_")
 _PLAIN = ("device_", "n_epochs_", "n_features_in_", "offset_", "training_summary_")
 
-# Estimator class name -> class, filled by PersistenceMixin.__init_subclass__.
+# "module.ClassName" -> class, filled by PersistenceMixin.__init_subclass__.
 _REGISTRY = {}
 
 
@@ -82,7 +82,7 @@ class PersistenceMixin:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if not cls.__name__.startswith("Base"):
-            _REGISTRY[cls.__name__] = cls
+            _REGISTRY[f"{cls.__module__}.{cls.__qualname__}"] = cls
 
     def save(self, path, *, overwrite=False):
         """Save the fitted estimator: weights for ``torch.load(weights_only=True)`` + a card.
@@ -359,13 +359,16 @@ def _estimator_class(card, path):
 
     Cards written before the module was recorded name a public class of the package.
     """
-    name = card.get("estimator")
+    name = str(card.get("estimator"))
     module = card.get("estimator_module", "sklearn_aclr")
     ours = module == "sklearn_aclr" or module.startswith("sklearn_aclr.")
-    if name not in _REGISTRY and ours:
+    cls = None
+    if ours:
         with contextlib.suppress(ImportError):  # an unknown module: the error below says so
-            getattr(importlib.import_module(module), str(name), None)
-    cls = _REGISTRY.get(name)
-    if cls is None:
-        raise ValueError(f"{str(path)!r} holds an unknown estimator {name!r}.")
+            cls = getattr(importlib.import_module(module), name, None)
+    else:
+        cls = _REGISTRY.get(f"{module}.{name}")  # a user's subclass, imported by the user
+    if cls not in _REGISTRY.values():
+        raise ValueError(f"{str(path)!r} holds an unknown estimator {name!r} of {module!r}; "
+                         "import the module that defines it first.")
     return cls
