@@ -1,8 +1,19 @@
+import os
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
 
 from sklearn_aclr.datasets import make_adc_events
+
+# Fuzzing profiles: "ci" keeps the suite fast; "thorough" (tools/fuzz.py) is the maintainer's
+# run of 10,000 examples per test. HYPOTHESIS_PROFILE or --hypothesis-profile chooses.
+_FUZZ = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                   HealthCheck.data_too_large])
+settings.register_profile("ci", max_examples=40, **_FUZZ)
+settings.register_profile("thorough", max_examples=10_000, **_FUZZ)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_collection_modifyitems(config, items):
