@@ -1,9 +1,10 @@
 """Maintainer tool: the thorough fuzzing profile, 10,000 hypothesis examples per test.
 
-Runs ``tests/test_fuzz.py`` (every augmentation on arbitrary valid events; the validation
-path on arbitrary arrays) with the ``thorough`` profile of ``tests/conftest.py`` and prints
-hypothesis's statistics: examples run per test, and how many were valid or invalid. CI runs
-the same tests with 40 examples each. Takes about a quarter of an hour on two cores.
+Runs ``tests/test_fuzz.py`` (each augmentation on arbitrary valid events, the default views,
+and the validation path on arbitrary arrays) with the ``thorough`` profile of
+``tests/conftest.py`` and prints hypothesis's statistics: examples run per test, and how many
+were valid or invalid. CI runs the same tests with 40 examples each. Takes about ten minutes
+on two cores.
 
 Usage::
 
