@@ -117,10 +117,10 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         A NaN or infinite loss stops training with an error. ``device=None`` leaves the
         placement to an accelerator.
         """
-        pin_memory = device is not None and torch.device(device).type == "cuda"
-        accelerator = getattr(self, "accelerator", None)
-        device_type = torch.device(device if device is not None else accelerator.device).type
-        fused_optimizer = device_type == "cuda"
+        # device=None: an accelerator places the tensors.
+        placement = device if device is not None else self.accelerator.device
+        cuda = torch.device(placement).type == "cuda"
+        pin_memory = device is not None and cuda
         # Early stopping comes before the user's callbacks, so that it has recorded an epoch
         # before any of theirs can end training there.
         net_callbacks = [("finite_loss", FiniteLoss())]
@@ -140,7 +140,7 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
             # On GPUs the fused kernel updates every parameter in one launch, without reading
             # the step counts back to the host (the default implementation does, for each
             # parameter). On CPUs it measured 7% slower than the default (foreach) kernel.
-            optimizer__fused=fused_optimizer,
+            optimizer__fused=cuda,
             lr=self.lr,
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,
@@ -177,7 +177,7 @@ def train(estimator, make_net, data, seed):
     continued reaches the result of an uninterrupted one. A KeyboardInterrupt ends training
     with a warning and the best weights so far. Returns the trained net.
     """
-    net = getattr(estimator, "net_", None) if estimator.warm_start else None
+    net = estimator.net_ if estimator._resuming() else None
     if net is None:
         net = make_net()
         with seeded(seed, estimator.device_) as rng:

@@ -57,8 +57,7 @@ class EventSource:
 
     def iter_blocks(self, block_size=BLOCK_SIZE):
         """Yield the served data in contiguous blocks of ``block_size`` events, in order."""
-        for start in range(0, len(self), block_size):
-            yield self[start : start + block_size]
+        return iter_blocks(self, block_size)
 
 
 def is_source(X):
