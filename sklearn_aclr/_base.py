@@ -9,7 +9,9 @@ on ``BaseBagging``.
 """
 
 import math
+import os
 import sys
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,6 +22,13 @@ from skorch.callbacks import ProgressBar
 from skorch.dataset import ValidSplit
 
 from sklearn_aclr._callbacks import FiniteLoss, ResumableEarlyStopping
+from sklearn_aclr._checkpoint import (
+    CheckpointStore,
+    EpochCheckpoint,
+    fingerprint,
+    sigterm_received,
+    sigterm_stops_training,
+)
 from sklearn_aclr._nets import EventDataset
 from sklearn_aclr._torch_utils import (
     apply_in_batches,
@@ -54,6 +63,7 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
+        "checkpoint": [str, os.PathLike, None],
         "precision": [StrOptions({"float32", "bfloat16", "float16"})],
         "device": [str],
         "verbose": ["verbose"],
@@ -61,8 +71,8 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
     }
 
     def __init__(self, *, lr, weight_decay, batch_size, inference_batch_size, max_epochs,
-                 early_stopping, validation_fraction, patience, warm_start, precision, device,
-                 verbose, random_state):
+                 early_stopping, validation_fraction, patience, warm_start, checkpoint,
+                 precision, device, verbose, random_state):
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -72,6 +82,7 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.warm_start = warm_start
+        self.checkpoint = checkpoint
         self.precision = precision
         self.device = device
         self.verbose = verbose
@@ -95,16 +106,19 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         ``n_epochs_``.
 
         ``module_kwargs()`` gives the module's constructor arguments; it is called only
-        when a new net is built, not when a warm start continues one. ``device`` overrides
-        the resolved ``self.device`` (an accelerator's device).
+        when a new net is built, not when a warm start or a checkpoint continues one.
+        ``device`` overrides the resolved ``self.device`` (an accelerator's device).
         """
         seed = torch_seed(self.random_state)
         self.device_ = resolve_device(self.device) if device is None else device
+        store = None
+        if self.checkpoint is not None:
+            store = CheckpointStore(self.checkpoint, fingerprint(self, data), self.device_)
 
         def make_net():
             return self._make_net(module_kwargs(), seed, len(data))
 
-        self.net_ = train(self, make_net, EventDataset(data), seed)
+        self.net_ = train(self, make_net, EventDataset(data), seed, store)
         self.loss_curve_, self.validation_loss_curve_ = loss_curves(self.net_)
         self.n_epochs_ = len(self.loss_curve_)
         return self
@@ -122,7 +136,7 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         cuda = torch.device(placement).type == "cuda"
         pin_memory = device is not None and cuda
         # Early stopping comes before the user's callbacks, so that it has recorded an epoch
-        # before any of theirs can end training there.
+        # before any of theirs can end training there; the checkpoint comes after all.
         net_callbacks = [("finite_loss", FiniteLoss())]
         if self.early_stopping:
             net_callbacks.append(("early_stopping", ResumableEarlyStopping(
@@ -132,6 +146,7 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         else:
             train_split = None
         net_callbacks.extend(callbacks)
+        net_callbacks.append(("checkpoint_state", EpochCheckpoint()))
         if self.verbose >= 2 and sys.stderr.isatty():  # a bar in a log file is noise
             net_callbacks.append(("progress_bar", ProgressBar()))
         return dict(
@@ -168,52 +183,89 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         )
 
 
-def train(estimator, make_net, data, seed):
+def train(estimator, make_net, data, seed, store=None):
     """Fit ``estimator.net_`` on ``data``; the training loop shared by the estimators.
 
-    A new net comes from ``make_net()``. With ``estimator.warm_start`` and an earlier fit, the
-    existing net continues instead, from its weights, optimiser state, random streams and
-    early-stopping state, until ``max_epochs`` epochs in total: an interrupted fit that is
-    continued reaches the result of an uninterrupted one. A KeyboardInterrupt ends training
+    A new net comes from ``make_net()``. With ``estimator.warm_start`` and an earlier fit, or
+    with a checkpoint ``store`` that holds one, that net continues instead, from its weights,
+    optimiser state, random streams and early-stopping state, until ``max_epochs`` epochs in
+    total: an interrupted fit that is continued reaches the result of an uninterrupted one.
+    With a store the state is written after every epoch and SIGTERM stops training after the
+    current batch, then ends the process as it would have. A KeyboardInterrupt ends training
     with a warning and the best weights so far. Returns the trained net.
     """
     net = estimator.net_ if estimator._resuming() else None
-    if net is None:
-        net = make_net()
-        with seeded(seed, estimator.device_) as rng:
-            net.fit(data, None)
-    else:
-        remaining = estimator.max_epochs - len(net.history)
-        if remaining < 0:
-            raise ValueError(
-                f"max_epochs={estimator.max_epochs} is below the {len(net.history)} epochs "
-                "already trained; with warm_start=True raise max_epochs to train further."
-            )
-        stopper = dict(net.callbacks_).get("early_stopping")
-        if remaining == 0 or (stopper is not None and stopper.stopped):
-            return net
-        net.max_epochs = remaining
-        net.resuming_ = True
-        try:
-            with seeded(seed, estimator.device_, state=getattr(net, "rng_state_", None)) as rng:
-                net.partial_fit(data, None)
-        finally:
-            net.resuming_ = False
-    net.rng_state_ = rng["final_state"]
-    _handle_interruption(net)
+    if net is None and store is not None:
+        net = store.load()
+    with sigterm_stops_training() if store is not None else _no_signals() as deliver:
+        if net is None:
+            net = make_net()
+            net.checkpoint_store_ = store
+            with seeded(seed, estimator.device_) as rng:
+                net.fit(data, None)
+        else:
+            net.checkpoint_store_ = store
+            if not _continue(net, estimator, data, seed):
+                net.checkpoint_store_ = None
+                return net
+            rng = {"final_state": net.rng_state_}
+        net.rng_state_ = rng["final_state"]
+        interrupted = _handle_interruption(net, store)
+        if store is not None and not interrupted:
+            store.save(net)
+        net.checkpoint_store_ = None
+    deliver()  # a SIGTERM that stopped training now ends the process
     return net
 
 
-def _handle_interruption(net):
-    """After a KeyboardInterrupt inside an epoch: drop its partial history row and warn."""
+def _continue(net, estimator, data, seed):
+    """Continue training ``net`` until ``max_epochs`` epochs in all; False where there is
+    nothing left to train (the epochs are done, or early stopping has stopped)."""
+    remaining = estimator.max_epochs - len(net.history)
+    if remaining < 0:
+        raise ValueError(
+            f"max_epochs={estimator.max_epochs} is below the {len(net.history)} epochs "
+            "already trained; raise max_epochs to train further."
+        )
+    stopper = dict(net.callbacks_).get("early_stopping")
+    if remaining == 0 or (stopper is not None and stopper.stopped):
+        return False
+    net.max_epochs = remaining
+    net.resuming_ = True
+    try:
+        with seeded(seed, estimator.device_, state=getattr(net, "rng_state_", None)) as rng:
+            net.partial_fit(data, None)
+    finally:
+        net.resuming_ = False
+    net.rng_state_ = rng["final_state"]
+    return True
+
+
+@contextmanager
+def _no_signals():
+    yield lambda: None
+
+
+def _handle_interruption(net, store=None):
+    """After a KeyboardInterrupt (or SIGTERM) inside an epoch: drop its partial history row
+    and warn. Returns whether an epoch was cut short."""
     if not len(net.history):
-        return
+        return False
     last = net.history[-1]
     validating = net.train_split is not None
     if "train_loss" in last and ("valid_loss" in last or not validating):
-        return
+        return False
     epoch = last["epoch"]
     del net.history[-1]
+    if store is not None and sigterm_received():
+        warn(
+            f"SIGTERM arrived during epoch {epoch}: training stopped after the current batch. "
+            f"The checkpoint {store.path} holds the {epoch - 1} completed epochs; run the "
+            "same fit again (same parameters, same data, same checkpoint) to resume, for "
+            "example from a requeued job.",
+            TrainingInterruptedWarning,
+        )
+        return True
     stopper = dict(net.callbacks_).get("early_stopping")
     if stopper is not None and stopper.best_model_weights_ is not None:
         kept = f"the weights of epoch {stopper.best_epoch_}, the best validation loss so far"
@@ -224,6 +276,7 @@ def _handle_interruption(net):
         "Continue it with set_params(warm_start=True).fit(X).",
         TrainingInterruptedWarning,
     )
+    return True
 
 
 def split_sizes(n_samples, early_stopping, validation_fraction):

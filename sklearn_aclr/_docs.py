@@ -16,6 +16,16 @@ precision : {"float32", "bfloat16", "float16"}, default="float32"
     Precision of the network's forward passes in training and inference, through
     ``torch.autocast``: bfloat16 or float16 roughly halve memory and run faster on GPUs
     with tensor cores (float16 training adds gradient scaling). Outputs stay float32.""",
+    "checkpoint": """\
+checkpoint : str or path-like, default=None
+    A directory where ``fit`` keeps its resumable training state, written atomically after
+    every epoch. A fit started again with the same parameters (``max_epochs``, ``device``,
+    ``verbose``, ``callbacks`` and ``inference_batch_size`` may differ) and the same data
+    resumes from it and ends with the model that an uninterrupted fit gives; a checkpoint of
+    another fit is refused with an error that names the difference. During such a fit,
+    SIGTERM lets the current batch finish, and then ends the process as it would have: a
+    preempted batch job loses at most one epoch. The file is a pickle: resume only from
+    checkpoints your own jobs wrote. See the user guide's "Reliability".""",
     "verbose": """\
 verbose : int, default=0
     0 is silent; 1 reports each epoch's losses in one plain line, through

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["EventLayout", "ObjectType", "ADC2021", "get_layout", "check_events"]
+__all__ = ["EventLayout", "ObjectType", "ADC2021", "get_layout", "check_events",
+           "invalid_events"]
 
 # Tolerance on |phi| <= pi: float32 rounding of pi itself must not be rejected.
 _PHI_TOLERANCE = 1e-5
@@ -291,10 +292,10 @@ def check_events(X, layout=ADC2021, *, dtype=np.float32):
     """
     X = to_canonical(X, layout).astype(dtype, copy=False)
     if not np.all(np.isfinite(X)):
-        n_bad = int(np.sum(~np.all(np.isfinite(X), axis=(1, 2))))
+        bad = np.flatnonzero(~np.all(np.isfinite(X), axis=(1, 2)))
         raise ValueError(
-            f"{n_bad} event(s) contain NaN or infinite values. Remove them first, for example "
-            "with X[np.isfinite(X).all(axis=(1, 2))]."
+            f"{len(bad)} event(s) contain NaN or infinite values, the first is event "
+            f"{bad[0]}. Remove them first, for example with X[np.isfinite(X).all(axis=(1, 2))]."
         )
     if not layout.has_class_column:
         return X
@@ -333,3 +334,32 @@ def check_events(X, layout=ADC2021, *, dtype=np.float32):
                 "np.mod(phi + np.pi, 2 * np.pi) - np.pi, and check that column 2 holds phi."
             )
     return X
+
+
+def invalid_events(X, layout=ADC2021):
+    """Which events :func:`check_events` would reject, one flag per event.
+
+    ``X`` holds events of the layout, 3D or flattened; the checks are those of
+    :func:`check_events`: NaN or infinite values, class ids that disagree with their slot,
+    empty slots with values, negative pT and ``|phi| > pi``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_aclr._layout import invalid_events
+    >>> events = np.zeros((3, 19, 4)); events[:, 0, 3] = 1
+    >>> events[1, 0, 0] = np.nan; events[2, 9, 3] = 2  # a NaN; an electron id in a jet slot
+    >>> invalid_events(events).tolist()
+    [False, True, True]
+    """
+    X = to_canonical(X, layout)
+    bad = ~np.all(np.isfinite(X), axis=(1, 2))
+    if layout.has_class_column:
+        cls = X[..., -1]
+        bad |= np.any((cls != 0) & (cls != layout.slot_class), axis=1)
+        bad |= np.any((cls == 0) & np.any(X[..., :-1] != 0, axis=2), axis=1)
+    if layout.is_collider:
+        with np.errstate(invalid="ignore"):  # NaN entries are flagged above
+            bad |= np.any(X[..., 0] < 0, axis=1)
+            bad |= np.any(np.abs(X[..., 2]) > np.pi + _PHI_TOLERANCE, axis=1)
+    return bad

@@ -71,6 +71,7 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
         If True and the scorer is fitted, ``fit`` continues that training (weights,
         optimiser, random streams, early-stopping state) until ``max_epochs`` epochs in all,
         instead of starting afresh; ``offset_`` is then recomputed.
+    %(checkpoint)s
     contamination : "auto" or float, default=0.1
         The working point of :meth:`predict`: the fraction of the training background it
         calls outliers, that is the background efficiency eB of the cut, in (0, 0.5]. It sets
@@ -151,6 +152,7 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
         validation_fraction=0.1,
         patience=10,
         warm_start=False,
+        checkpoint=None,
         contamination=0.1,
         precision="float32",
         device="auto",
@@ -164,8 +166,8 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
             lr=lr, weight_decay=weight_decay, batch_size=batch_size,
             inference_batch_size=inference_batch_size, max_epochs=max_epochs,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
-            patience=patience, warm_start=warm_start, precision=precision, device=device,
-            verbose=verbose, random_state=random_state,
+            patience=patience, warm_start=warm_start, checkpoint=checkpoint,
+            precision=precision, device=device, verbose=verbose, random_state=random_state,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -115,6 +115,7 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         optimiser, random streams, early-stopping state) until ``max_epochs`` epochs in all,
         instead of starting afresh. A fit stopped after some epochs (or interrupted, or
         pickled and loaded) and continued gives the same model as one uninterrupted fit.
+    %(checkpoint)s
     %(precision)s
     device : str, default="auto"
         Torch device; ``"auto"`` picks CUDA when available. Augmentations run there too.
@@ -217,6 +218,7 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         validation_fraction=0.1,
         patience=5,
         warm_start=False,
+        checkpoint=None,
         precision="float32",
         device="auto",
         accelerator=None,
@@ -244,8 +246,8 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
             lr=lr, weight_decay=weight_decay, batch_size=batch_size,
             inference_batch_size=inference_batch_size, max_epochs=max_epochs,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
-            patience=patience, warm_start=warm_start, precision=precision, device=device,
-            verbose=verbose, random_state=random_state,
+            patience=patience, warm_start=warm_start, checkpoint=checkpoint,
+            precision=precision, device=device, verbose=verbose, random_state=random_state,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -295,6 +297,12 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
                 "Early stopping is not available with an accelerator: each process would "
                 "judge its own share of the validation events and they could stop apart. Set "
                 "early_stopping=False and choose max_epochs."
+            )
+        if self.accelerator is not None and self.checkpoint is not None:
+            raise ValueError(
+                "checkpoint is not available with an accelerator: every process would write "
+                "the same file. Keep checkpoint=None and add a callback that saves from the "
+                "main process only, such as skorch.callbacks.Checkpoint."
             )
         if self.accelerator is not None and self.precision != "float32":
             raise ValueError(

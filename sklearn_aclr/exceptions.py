@@ -8,7 +8,8 @@ Examples
 ...     warnings.simplefilter("ignore", ExtrapolationWarning)  # scoring signal on purpose
 """
 
-__all__ = ["ExtrapolationWarning", "ModelVersionWarning", "TrainingInterruptedWarning"]
+__all__ = ["ExtrapolationWarning", "InvalidEventsWarning", "ModelVersionWarning",
+           "TrainingInterruptedWarning"]
 
 
 class ExtrapolationWarning(UserWarning):
@@ -39,11 +40,23 @@ class ModelVersionWarning(UserWarning):
 
 
 class TrainingInterruptedWarning(UserWarning):
-    """Training was interrupted (KeyboardInterrupt) and the estimator kept the best weights.
+    """Training was interrupted (KeyboardInterrupt, or SIGTERM during a fit with a
+    checkpoint) before its last epoch.
 
     Examples
     --------
     >>> from sklearn_aclr.exceptions import TrainingInterruptedWarning
     >>> issubclass(TrainingInterruptedWarning, UserWarning)
+    True
+    """
+
+
+class InvalidEventsWarning(UserWarning):
+    """Invalid events of a file were skipped, as ``ADC2021Stream(..., invalid="skip")`` asks.
+
+    Examples
+    --------
+    >>> from sklearn_aclr.exceptions import InvalidEventsWarning
+    >>> issubclass(InvalidEventsWarning, UserWarning)
     True
     """

@@ -191,6 +191,8 @@ def save_model(estimator, path, *, overwrite=False):
         value = _layout_to_json(value) if name == "layout" else value
         if isinstance(value, tuple):
             value = list(value)
+        elif isinstance(value, os.PathLike):  # a checkpoint directory
+            value = os.fspath(value)
         if _jsonable(value):
             params[name] = value
         else:

@@ -19,7 +19,7 @@ LAYERS = [
     ("data", ["datasets", "_validation", "_summary", "preprocessing"]),
     ("augmentations", ["augmentations"]),
     ("torch modules", ["nn", "_torch_utils"]),
-    ("skorch nets", ["_precision", "_callbacks", "_nets"]),
+    ("skorch nets", ["_precision", "_callbacks", "_checkpoint", "_nets"]),
     ("estimators", ["persistence", "_base", "_transformer", "_scorer", "distributed",
                     "model_selection"]),
     ("metrics and plots", ["metrics", "plotting"]),

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from functools import partial
 
 import h5py
@@ -456,3 +457,55 @@ def test_invalid_events_mid_stream_name_the_file_and_events(tmp_path):
 
     with pytest.raises(ValueError, match=r"nan.h5', events 0 to 299 .*1 event"):
         EventScaler().fit(stream)
+
+
+def _with_invalid_events(n=300):
+    """Events with three invalid ones: a NaN (50), an impossible class id (120), inf (251)."""
+    events = make_adc_events(n, random_state=0)[0]
+    events[50, 9, 0] = np.nan
+    events[120, 9, 3] = 7.0
+    events[251, 0, 0] = np.inf
+    return events
+
+
+def test_invalid_events_error_names_the_first_offending_one_and_the_count(tmp_path):
+    events = _with_invalid_events()
+    events[120, 9, 3] = 4.0  # only the non-finite ones
+    stream = ADC2021Stream(_write(tmp_path / "bad.h5", events))
+    with pytest.raises(ValueError, match=r"2 event\(s\) contain NaN or infinite values, the "
+                                         r"first is event 50"):
+        stream[0:300]
+
+
+def test_a_stream_can_skip_invalid_events_and_says_how_many(tmp_path):
+    from sklearn_aclr import EventScaler
+    from sklearn_aclr.exceptions import InvalidEventsWarning
+
+    events = _with_invalid_events()
+    path = _write(tmp_path / "bad.h5", events)
+    with pytest.warns(InvalidEventsWarning, match=r"Skipped 3 invalid event\(s\) of the 280 .*"
+                                                  r"the first: event 50"):
+        stream = ADC2021Stream(path, start=20, invalid="skip")
+    kept = np.delete(events[20:], [50 - 20, 120 - 20, 251 - 20], axis=0)
+    assert len(stream) == 277 and stream.n_skipped_ == 3
+    assert stream.skipped_.tolist() == [50, 120, 251]
+    np.testing.assert_array_equal(stream[:], kept)
+    np.testing.assert_array_equal(stream[25:240], kept[25:240])
+    np.testing.assert_array_equal(np.stack(stream.__getitems__([230, 3, 100])),
+                                  kept[[230, 3, 100]])
+    np.testing.assert_array_equal(stream[-1], kept[-1])
+    # Estimators see only the valid events: the same fit as on the cleaned array.
+    np.testing.assert_allclose(EventScaler().fit(stream).transform(stream),
+                               EventScaler().fit(kept).transform(kept))
+    assert "invalid='skip'" in repr(stream)
+    with pytest.raises(ValueError, match="invalid must be 'raise' or 'skip'"):
+        ADC2021Stream(path, invalid="drop")
+
+
+def test_skipping_on_a_clean_file_serves_every_event_without_a_warning(tmp_path):
+    events = make_adc_events(100, random_state=0)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stream = ADC2021Stream(_write(tmp_path / "clean.h5", events), invalid="skip")
+    assert len(stream) == 100 and stream.n_skipped_ == 0
+    np.testing.assert_array_equal(stream[:], events)

@@ -5,8 +5,10 @@ import os
 
 import numpy as np
 
-from sklearn_aclr._layout import ADC2021, check_events
-from sklearn_aclr._sources import EventSource
+from sklearn_aclr._layout import ADC2021, check_events, invalid_events
+from sklearn_aclr._sources import BLOCK_SIZE, EventSource
+from sklearn_aclr._warnings import warn
+from sklearn_aclr.exceptions import InvalidEventsWarning
 from sklearn_aclr.datasets._adc2021 import open_adc2021
 
 __all__ = ["ADC2021Stream"]
@@ -27,7 +29,10 @@ class ADC2021Stream(EventSource):
     Works with ``torch.utils.data.DataLoader`` (including worker processes): the file is opened
     lazily, once per process, and a batch of indices is read in one sorted HDF5 read
     (``__getitems__``); a slice ``stream[a:b]`` is one contiguous read. Each batch is
-    validated like :func:`load_adc2021`.
+    validated like :func:`load_adc2021`: an invalid event (NaN or infinite values, a class id
+    that disagrees with its slot, negative pT, ``|phi| > pi``) ends the read with an error
+    that names the file, the events read and the first offending one, unless
+    ``invalid="skip"``.
 
     Parameters
     ----------
@@ -39,6 +44,17 @@ class ADC2021Stream(EventSource):
         Number of events served; None serves to the end of the file.
     transform : fitted transformer, default=None
         If given, ``transform.transform(events)`` is served instead of the events.
+    invalid : {"raise", "skip"}, default="raise"
+        What to do with invalid events. ``"skip"`` reads the range once when the stream is
+        made, serves only the valid events (``len`` counts them) and warns with the number
+        skipped and the first of them (:class:`~sklearn_aclr.exceptions.InvalidEventsWarning`).
+
+    Attributes
+    ----------
+    n_skipped_ : int
+        Number of invalid events skipped (0 with ``invalid="raise"``).
+    skipped_ : ndarray of int64
+        Their event numbers in the file.
 
     Examples
     --------
@@ -66,9 +82,12 @@ class ADC2021Stream(EventSource):
     (50,)
     """
 
-    def __init__(self, path, *, start=0, n_events=None, transform=None):
+    def __init__(self, path, *, start=0, n_events=None, transform=None, invalid="raise"):
+        if invalid not in ("raise", "skip"):
+            raise ValueError(f"invalid must be 'raise' or 'skip'; got {invalid!r}.")
         self.path = os.fspath(path)
         self.transform = transform
+        self.invalid = invalid
         with open_adc2021(self.path) as particles:
             total = len(particles)
         if not 0 <= start <= total:
@@ -76,9 +95,40 @@ class ADC2021Stream(EventSource):
         self.start = start
         self.n_events = total - start if n_events is None else min(n_events, total - start)
         self._context = self._handle = self._pid = None
+        # Positions in the range of the events served; None serves them all.
+        self._kept = None
+        self.skipped_ = np.zeros(0, dtype=np.int64)
+        if invalid == "skip":
+            self._skip_invalid()
+        self.n_skipped_ = len(self.skipped_)
+
+    def _skip_invalid(self):
+        """One pass over the range: keep the valid events, warn about the others."""
+        bad = np.zeros(self.n_events, dtype=bool)
+        for first in range(0, self.n_events, BLOCK_SIZE):
+            last = min(first + BLOCK_SIZE, self.n_events)
+            where = f"events {self.start + first} to {self.start + last - 1}"
+            with self._reading(where):
+                block = self._particles()[self.start + first : self.start + last]
+            bad[first:last] = invalid_events(np.asarray(block, dtype=np.float32))
+        if not bad.any():
+            return
+        self._kept = np.flatnonzero(~bad)
+        self.skipped_ = np.flatnonzero(bad) + self.start
+        warn(
+            f"Skipped {len(self.skipped_)} invalid event(s) of the {self.n_events} in "
+            f"{self.path!r} (the first: event {self.skipped_[0]}; NaN or infinite values, "
+            "class ids that disagree with their slot, negative pT or |phi| > pi). The stream "
+            f"serves the other {len(self._kept)}.",
+            InvalidEventsWarning,
+        )
 
     def __len__(self):
-        return self.n_events
+        return self.n_events if self._kept is None else len(self._kept)
+
+    def _file_positions(self, indices):
+        """Event numbers in the file of served positions ``indices``."""
+        return indices + self.start if self._kept is None else self._kept[indices] + self.start
 
     def _particles(self):
         # h5py handles do not survive fork or pickling: open one per process, on first use.
@@ -90,10 +140,10 @@ class ADC2021Stream(EventSource):
 
     def _read(self, indices):
         indices = np.asarray(indices, dtype=np.int64)
-        if indices.size and (indices.min() < 0 or indices.max() >= self.n_events):
-            raise IndexError(f"Event index out of range for {self.n_events} events.")
+        if indices.size and (indices.min() < 0 or indices.max() >= len(self)):
+            raise IndexError(f"Event index out of range for {len(self)} events.")
         order = np.argsort(indices, kind="stable")
-        unique, inverse = np.unique(indices[order] + self.start, return_inverse=True)
+        unique, inverse = np.unique(self._file_positions(indices[order]), return_inverse=True)
         where = (f"events {unique[0]} to {unique[-1]}" if len(unique)
                  else "no events")
         with self._reading(where):
@@ -125,20 +175,27 @@ class ADC2021Stream(EventSource):
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            start, stop, step = index.indices(self.n_events)
+            start, stop, step = index.indices(len(self))
             if step != 1:
                 raise ValueError("ADC2021Stream slices must be contiguous (step 1).")
             return self._serve(self._read_block(start, max(start, stop)))
-        return self._serve(self._read([index]))[0]
+        return self._serve(self._read([index + len(self) if index < 0 else index]))[0]
 
     def __getitems__(self, indices):
         return list(self._serve(self._read(indices)))
 
     def _read_block(self, start, stop):
-        where = f"events {self.start + start} to {self.start + stop - 1}"
+        """Served positions ``start`` to ``stop``: one contiguous read of the file."""
+        if stop <= start:
+            first = last = self.start
+        else:
+            first, last = self._file_positions(np.array([start, stop - 1]))
+            last += 1
+        where = f"events {first} to {last - 1}"
         with self._reading(where):
-            block = np.asarray(self._particles()[self.start + start : self.start + stop],
-                               dtype=np.float32)
+            block = np.asarray(self._particles()[first:last], dtype=np.float32)
+        if self._kept is not None and len(block):
+            block = block[self._kept[start:stop] + self.start - first]
         return self._checked(block, where)
 
     def __getstate__(self):
@@ -148,5 +205,6 @@ class ADC2021Stream(EventSource):
 
     def __repr__(self):
         transform = "" if self.transform is None else f", transform={self.transform!r}"
+        invalid = "" if self.invalid == "raise" else f", invalid={self.invalid!r}"
         return (f"ADC2021Stream({self.path!r}, start={self.start}, "
-                f"n_events={self.n_events}{transform})")
+                f"n_events={self.n_events}{transform}{invalid})")
