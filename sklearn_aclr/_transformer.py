@@ -18,7 +18,7 @@ from sklearn_aclr._validation import validate_events
 from sklearn_aclr.augmentations import Compose, OneOf, default_augmentations, make_augmentation
 from sklearn_aclr.nn import AnomalyCLREncoder
 from sklearn_aclr.nn.losses import ContrastiveLoss
-from sklearn_aclr.preprocessing import fit_scaling
+from sklearn_aclr.preprocessing import ObjectMoments, fit_scaling
 
 __all__ = ["AnomalyCLRTransformer"]
 
@@ -29,6 +29,13 @@ def _head(module, events):
 
 def _pooled(module, events):
     return module.pooled(events)
+
+
+def _pooled_and_raw(module, events):
+    return module.pooled_and_raw(events)
+
+
+_REPRESENTATIONS = {"pooled+raw": _pooled_and_raw, "pooled": _pooled, "head": _head}
 
 
 @fill_doc
@@ -64,23 +71,27 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         Width of the head output, the space the loss compares views in.
     n_head_layers : int, default=2
         Linear layers of the MLP head on the pooled event.
-    representation : {"pooled", "head"}, default="pooled"
-        What ``transform`` returns: the sum-pooled Transformer output before the head
-        (``d_model`` features), or the head output (``output_dim``), the space whose
-        directions the loss shapes. As in SimCLR, the layer before the projection head
-        carries more information: on the validation sample of ``benchmarks/ablation.py``
-        the pooled output gave every detector an AUC as high or higher on A -> 4l,
-        LQ -> b tau and h0 -> tau tau (three seeds), and the head normalised to unit length,
-        the loss's own view, was the worst (see the user guide's "What works").
+    representation : {"pooled+raw", "pooled", "head"}, default="pooled+raw"
+        What ``transform`` returns. ``"pooled"``: the sum-pooled Transformer output before
+        the head (``d_model`` features); ``"head"``: the head output (``output_dim``), the
+        space whose directions the loss shapes; ``"pooled+raw"``: the pooled output beside
+        the event's standardised raw features (a presence flag and standardised log pT, eta,
+        sin phi, cos phi per slot, as ``EventScaler(features="standard",
+        phi_encoding="sincos")`` gives them, computed on the device). On the validation
+        sample of ``benchmarks/ablation.py`` (three seeds, then fresh events), an autoencoder
+        on ``"pooled+raw"`` beat the strongest raw-data autoencoder on all four signals,
+        where ``"pooled"`` alone lost on all four and the head was worse still. Most of that
+        margin is there with an untrained encoder too: see "What works" in the docs.
     phi_encoding : {"sincos", "angle"}, default="sincos"
         Objects' phi enters the network as (sin phi, cos phi), continuous across +-pi, or as
         phi / pi.
-    loss : {"anomclr", "anomclr_plus", "anomclr_batch", "simclr"}, default="anomclr"
-        ``"anomclr"``: the paper's loss with physical positives and anomalous negatives, the
-        other events of the batch in the denominator; ``"anomclr_plus"``: the paper's AnomCLR+,
-        the same numerator without a denominator; ``"simclr"``: the NT-Xent ablation without
-        anomalous views; ``"anomclr_batch"``: AnomCLR with every event's anomalous view among
-        the negatives (not in the paper). See :mod:`sklearn_aclr.nn`.
+    loss : {"anomclr_plus", "anomclr", "anomclr_batch", "simclr"}, default="anomclr_plus"
+        ``"anomclr_plus"``: the paper's AnomCLR+, the AnomCLR numerator without a
+        denominator (with ``"pooled+raw"`` the best loss of the ablation); ``"anomclr"``: the
+        paper's loss with physical positives and anomalous negatives, the other events of the
+        batch in the denominator; ``"simclr"``: the NT-Xent ablation without anomalous views;
+        ``"anomclr_batch"``: AnomCLR with every event's anomalous view among the negatives
+        (not in the paper). See :mod:`sklearn_aclr.nn`.
     temperature : float, default=0.1
         Softmax temperature of the loss; smaller values weigh the hardest negatives more.
     physical : list of str or callable, default=None
@@ -165,10 +176,10 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
     >>> X, _ = make_adc_events(300, random_state=0)
     >>> clr = AnomalyCLRTransformer(d_model=16, n_layers=1, dim_feedforward=32, output_dim=8,
     ...                             max_epochs=2, random_state=0).fit(X)
-    >>> clr.transform(X).shape
-    (300, 16)
-    >>> clr.get_feature_names_out()[:2].tolist()
-    ['aclr0', 'aclr1']
+    >>> clr.transform(X).shape  # 16 learned features beside 95 standardised raw ones
+    (300, 111)
+    >>> clr.get_feature_names_out()[[0, 1, 16, 17]].tolist()
+    ['aclr0', 'aclr1', 'met_present', 'met_pt']
     """
 
     _parameter_constraints = {
@@ -181,7 +192,7 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "output_dim": [Interval(Integral, 1, None, closed="left")],
         "n_head_layers": [Interval(Integral, 1, None, closed="left")],
-        "representation": [StrOptions({"pooled", "head"})],
+        "representation": [StrOptions(set(_REPRESENTATIONS))],
         "phi_encoding": [StrOptions({"sincos", "angle"})],
         "loss": [StrOptions({"anomclr", "anomclr_plus", "anomclr_batch", "simclr"})],
         "temperature": [Interval(Real, 0, None, closed="neither")],
@@ -203,9 +214,9 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         dropout=0.1,
         output_dim=32,
         n_head_layers=2,
-        representation="pooled",
+        representation="pooled+raw",
         phi_encoding="sincos",
-        loss="anomclr",
+        loss="anomclr_plus",
         temperature=0.1,
         physical=None,
         anomalous=None,
@@ -278,10 +289,17 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
             for block in iter_blocks(events):
                 summary.update(block)
         else:
-            scaling = fit_scaling(events, self.layout_, on_block=summary.update)
+            moments = ObjectMoments(self.layout_, sincos_phi=True)
+
+            def on_block(block):
+                summary.update(block)
+                if self.layout_.is_collider:
+                    moments.update(block)
+
+            scaling = fit_scaling(events, self.layout_, on_block=on_block)
         self.training_summary_ = summary.result()
         return self._fit_net(
-            events, lambda: self._module_kwargs(*scaling),
+            events, lambda: self._module_kwargs(*scaling, *moments.result()),
             device=None if self.accelerator is None else str(self.accelerator.device),
         )
 
@@ -311,12 +329,15 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
                 f"precision={self.precision!r}."
             )
 
-    def _module_kwargs(self, center, scale):
+    def _module_kwargs(self, center, scale, raw_center, raw_scale):
         """Constructor arguments of the encoder module: JSON-ready, saved in model cards."""
+        collider = bool(self.layout_.is_collider)
         return dict(
             center=center.tolist(),
             scale=scale.tolist(),
-            collider=bool(self.layout_.is_collider),
+            raw_center=raw_center.tolist() if collider else None,
+            raw_scale=raw_scale.tolist() if collider else None,
+            collider=collider,
             n_types=int(self.layout_.slot_class.max()) + 1,
             sincos_phi=self.phi_encoding == "sincos",
             d_model=self.d_model,
@@ -388,7 +409,9 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         -------
         X_new : ndarray of shape (n_events, n_features_out), dtype float32
             ``d_model`` features for ``representation="pooled"``, ``output_dim`` for
-            ``"head"``. Computed in batches of ``inference_batch_size``, so memory stays
+            ``"head"``; ``"pooled+raw"`` appends the standardised raw features to the pooled
+            ones (5 per slot for collider events, 95 for ADC2021; one per column for
+            tabular data). Computed in batches of ``inference_batch_size``, so memory stays
             bounded.
 
         Warns
@@ -399,7 +422,7 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         """
         check_is_fitted(self)
         events, _ = validate_events(self, X, reset=False)
-        fn = _head if self.representation == "head" else _pooled
+        fn = _REPRESENTATIONS[self.representation]
         guard = ExtrapolationGuard(getattr(self, "training_summary_", None),
                                    event_columns(self.layout_), f"{type(self).__name__}.transform")
         representations = self._apply(events, fn, on_batch=guard.update)
@@ -407,7 +430,9 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         return representations
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the representation's features: ``aclr0``, ``aclr1``, ...
+        """Names of the representation's features: ``aclr0``, ``aclr1``, ..., then for
+        ``representation="pooled+raw"`` the raw features' names, such as ``met_pt`` or
+        ``jet3_sinphi`` (those of ``EventScaler(features="standard", phi_encoding="sincos")``).
 
         Parameters
         ----------
@@ -423,17 +448,25 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         if input_features is not None and len(input_features) != self.n_features_in_:
             raise ValueError(f"input_features has {len(input_features)} names; "
                              f"{type(self).__name__} was fitted on {self.n_features_in_}.")
-        return np.asarray([f"aclr{i}" for i in range(self._n_features_out)], dtype=object)
-
-    @property
-    def _n_features_out(self):
-        return self.output_dim if self.representation == "head" else self.d_model
+        learned = self.output_dim if self.representation == "head" else self.d_model
+        names = [f"aclr{i}" for i in range(learned)]
+        if self.representation == "pooled+raw":
+            names += _raw_feature_names(self.layout_)
+        return np.asarray(names, dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = self.layout != "tabular"
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def _raw_feature_names(layout):
+    """Names of the standardised raw features that ``"pooled+raw"`` appends."""
+    if not layout.is_collider:
+        return list(layout.slot_names)
+    features = ("present", "pt", "eta", "sinphi", "cosphi")
+    return [f"{slot}_{feature}" for slot in layout.slot_names for feature in features]
 
 
 def _drop_last(n_events, batch_size, early_stopping, validation_fraction):

@@ -9,7 +9,7 @@ from sklearn_aclr._layout import EventLayout
 from sklearn_aclr._sources import iter_blocks
 from sklearn_aclr._validation import validate_events
 
-__all__ = ["EventScaler", "scale_objects"]
+__all__ = ["EventScaler", "scale_objects", "standard_objects"]
 
 
 class EventScaler(TransformerMixin, BaseEstimator):
@@ -108,7 +108,10 @@ class EventScaler(TransformerMixin, BaseEstimator):
         """
         events, self.layout_ = validate_events(self, X, reset=True)
         if self._standard:
-            self.center_, self.scale_ = _object_moments(events, self.layout_, self.phi_encoding)
+            moments = ObjectMoments(self.layout_, sincos_phi=self.phi_encoding == "sincos")
+            for block in iter_blocks(events):
+                moments.update(block)
+            self.center_, self.scale_ = moments.result()
         else:
             self.center_, self.scale_ = fit_scaling(events, self.layout_)
         return self
@@ -154,10 +157,8 @@ class EventScaler(TransformerMixin, BaseEstimator):
     def _scale(self, events):
         """The scaled features of canonical events, an array of shape (n, n_slots, columns)."""
         if self._standard:
-            present = (events[..., -1] != 0)[..., None]
-            values = _object_features(events, self.phi_encoding)
-            scaled = (values - self.center_) / self.scale_ * present
-            scaled = np.concatenate([present, scaled], axis=-1)
+            scaled = standard_objects(events.astype(np.float64), self.center_, self.scale_,
+                                      sincos_phi=self.phi_encoding == "sincos")
             return scaled.reshape(len(scaled), -1).astype(np.float32)
         scaled = scale_objects(
             events.astype(np.float64), self.center_, self.scale_,
@@ -297,33 +298,73 @@ def fit_scaling(events, layout, on_block=None):
     return center, scale
 
 
-def _object_features(events, phi_encoding):
-    """(n, n_slots, F) log(1 + pT), eta and phi (or sin phi, cos phi) of collider events."""
-    pt, eta, phi = (events[..., k].astype(np.float64) for k in range(3))
-    angles = [np.sin(phi), np.cos(phi)] if phi_encoding == "sincos" else [phi]
-    return np.stack([np.log1p(pt), eta, *angles], axis=-1)
+def standard_objects(events, center, scale, *, sincos_phi):
+    """Presence flag and standardised object features, for numpy arrays and torch tensors.
 
+    The one implementation of ``EventScaler(features="standard")``, which the encoder also
+    applies on the device for ``representation="pooled+raw"``: per slot a presence flag (1 for
+    an object, 0 for an empty slot), then ``log(1 + pT)``, eta and phi (or sin phi and cos
+    phi) as ``(value - center) / scale``, zero for empty slots.
 
-def _object_moments(events, layout, phi_encoding):
-    """Mean and standard deviation per (slot, feature) over the objects present in the slot.
+    Parameters
+    ----------
+    events : ndarray or Tensor of shape (..., n_slots, 4)
+        Canonical collider events: pT, eta, phi, class id.
+    center, scale : ndarray or Tensor of shape (n_slots, 3 + sincos_phi), or scalars
+        From :class:`ObjectMoments`, of the same kind as ``events``.
+    sincos_phi : bool
+        Encode phi as (sin phi, cos phi).
 
-    ``events`` may be an ADC2021Stream, read block by block. Slots that are never filled get
-    centre 0 and scale 1.
+    Returns
+    -------
+    features : ndarray or Tensor of shape (..., n_slots, 4 + sincos_phi)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_aclr.preprocessing import standard_objects
+    >>> events = np.array([[[np.e - 1, 0.5, 0.0, 2.0], [0.0, 0.0, 0.0, 0.0]]])
+    >>> standard_objects(events, 0.0, 1.0, sincos_phi=True)
+    array([[[1. , 1. , 0.5, 0. , 1. ],
+            [0. , 0. , 0. , 0. , 0. ]]])
     """
-    n_features = 4 if phi_encoding == "sincos" else 3
-    sums = np.zeros((layout.n_slots, n_features))
-    squares = np.zeros((layout.n_slots, n_features))
-    counts = np.zeros((layout.n_slots, 1))
-    for block in iter_blocks(events):
-        present = (block[..., -1] != 0)[..., None]
-        values = _object_features(block, phi_encoding) * present
-        sums += values.sum(axis=0)
-        squares += (values**2).sum(axis=0)
-        counts += present.sum(axis=0)
-    filled = np.maximum(counts, 1)
-    center = sums / filled
-    variance = np.maximum(squares / filled - center**2, 0.0)
-    return center, _safe_scale(np.sqrt(variance))
+    xp = _namespace(events)
+    present = events[..., -1:] != 0
+    pt, eta, phi = events[..., 0:1], events[..., 1:2], events[..., 2:3]
+    angles = [xp.sin(phi), xp.cos(phi)] if sincos_phi else [phi]
+    values = xp.concatenate([xp.log1p(pt.clip(min=0)), eta, *angles], axis=-1)
+    scaled = (values - center) / scale * present
+    return xp.concatenate([present * xp.ones_like(pt), scaled], axis=-1)
+
+
+class ObjectMoments:
+    """Mean and standard deviation per (slot, feature) over the objects present in each slot,
+    accumulated block by block: the statistics of :func:`standard_objects`.
+
+    Slots that are never filled get centre 0 and scale 1.
+    """
+
+    def __init__(self, layout, *, sincos_phi):
+        self.sincos_phi = sincos_phi
+        n_features = 4 if sincos_phi else 3
+        self.sums = np.zeros((layout.n_slots, n_features))
+        self.squares = np.zeros((layout.n_slots, n_features))
+        self.counts = np.zeros((layout.n_slots, 1))
+
+    def update(self, block):
+        features = standard_objects(np.asarray(block, dtype=np.float64), 0.0, 1.0,
+                                    sincos_phi=self.sincos_phi)
+        present, values = features[..., :1], features[..., 1:]
+        self.sums += values.sum(axis=0)
+        self.squares += (values**2).sum(axis=0)
+        self.counts += present.sum(axis=0)
+
+    def result(self):
+        """(center, scale), each of shape (n_slots, n_features)."""
+        filled = np.maximum(self.counts, 1)
+        center = self.sums / filled
+        variance = np.maximum(self.squares / filled - center**2, 0.0)
+        return center, _safe_scale(np.sqrt(variance))
 
 
 def _safe_scale(std):

@@ -244,7 +244,7 @@ def test_keyboard_interrupt_keeps_the_best_weights(events):
     assert stopper.best_epoch_ == 1 + int(np.argmin(clr.validation_loss_curve_))
     for name, value in clr.net_.module_.state_dict().items():
         torch.testing.assert_close(value, best[name])
-    assert clr.transform(events).shape == (len(events), 16)
+    assert clr.transform(events).shape == (len(events), 16 + 95)  # pooled beside raw
 
 
 @pytest.mark.slow

@@ -1,3 +1,4 @@
+import copy
 import logging
 import pickle
 
@@ -10,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from skorch.callbacks import Callback
 
-from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer
+from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler
 from sklearn_aclr.augmentations import ShiftMET
 from sklearn_aclr.metrics import anomaly_auc_scorer, anomaly_roc_auc, max_sic_scorer
 from sklearn_aclr.model_selection import BackgroundKFold
@@ -27,10 +28,23 @@ def fitted(labelled):
 def test_transform_output(fitted, labelled):
     X, _ = labelled
     Z = fitted.transform(X)
-    assert Z.shape == (len(X), 16) and Z.dtype == np.float32
+    assert Z.shape == (len(X), 16 + 95) and Z.dtype == np.float32
     assert np.isfinite(Z).all()
-    assert fitted.get_feature_names_out().tolist() == [f"aclr{i}"
-                                                        for i in range(16)]
+    names = fitted.get_feature_names_out().tolist()
+    assert names[:16] == [f"aclr{i}" for i in range(16)]
+    assert names[16:] == EventScaler(features="standard", phi_encoding="sincos").fit(
+        X).get_feature_names_out().tolist()
+
+
+def test_the_default_representation_is_the_pooled_one_beside_the_standardised_raw_features(
+        fitted, labelled):
+    X, y = labelled
+    Z = fitted.transform(X)
+    pooled = copy.deepcopy(fitted).set_params(representation="pooled")
+    np.testing.assert_array_equal(Z[:, :16], pooled.transform(X))
+    # The raw features are standardised with the training background's statistics.
+    raw = EventScaler(features="standard", phi_encoding="sincos").fit(X[y == 0]).transform(X)
+    np.testing.assert_allclose(Z[:, 16:], raw, atol=1e-5)
 
 
 def test_fitted_attributes(fitted):
@@ -55,14 +69,15 @@ def test_transform_is_batch_invariant(fitted, labelled):
     np.testing.assert_allclose(one_by_one, whole[:10], rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize(("representation", "width"), [("pooled", 16), ("head", 8)])
+@pytest.mark.parametrize(("representation", "width"),
+                         [("pooled+raw", 16 + 95), ("pooled", 16), ("head", 8)])
 def test_representation_levels(labelled, representation, width):
     X, y = labelled
     clr = AnomalyCLRTransformer(**{**TINY, "max_epochs": 1}, representation=representation,
                                 random_state=0).fit(X[y == 0])
     assert clr.transform(X[:5]).shape == (5, width)
     assert len(clr.get_feature_names_out()) == width
-    assert AnomalyCLRTransformer().representation == "pooled"  # the ablation's choice
+    assert AnomalyCLRTransformer().representation == "pooled+raw"  # the ablation's choice
 
 
 def test_same_random_state_identical_fit(fitted, labelled):

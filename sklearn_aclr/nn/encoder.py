@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sklearn_aclr.preprocessing import scale_objects
+from sklearn_aclr.preprocessing import scale_objects, standard_objects
 
 __all__ = ["AnomalyCLREncoder", "EncoderLayer", "EventFeaturizer"]
 
@@ -152,6 +152,10 @@ class AnomalyCLREncoder(nn.Module):
         Width of the representation.
     n_head_layers : int, default=2
         Linear layers of the head (ReLU between them).
+    raw_center, raw_scale : list of list of float, default=None
+        Statistics of the standardised raw features that :meth:`pooled_and_raw` appends for
+        collider events (see :func:`~sklearn_aclr.preprocessing.standard_objects`); for
+        other events the columns are standardised with ``center`` and ``scale``.
 
     Examples
     --------
@@ -167,10 +171,17 @@ class AnomalyCLREncoder(nn.Module):
     def __init__(
         self, *, center, scale, collider, n_types, sincos_phi=True, d_model=64, n_heads=4,
         n_layers=4, dim_feedforward=256, dropout=0.1, output_dim=32, n_head_layers=2,
+        raw_center=None, raw_scale=None,
     ):
         super().__init__()
         if d_model % n_heads:
             raise ValueError(f"n_heads={n_heads} must divide d_model={d_model}.")
+        self.collider = collider
+        if raw_center is not None:
+            self.register_buffer("raw_center", torch.as_tensor(raw_center, dtype=torch.float32))
+            self.register_buffer("raw_scale", torch.as_tensor(raw_scale, dtype=torch.float32))
+        else:
+            self.raw_center = self.raw_scale = None
         self.featurizer = EventFeaturizer(center=center, scale=scale, collider=collider,
                                           sincos_phi=sincos_phi)
         self.embed = nn.Linear(self.featurizer.n_token_features, d_model)
@@ -207,6 +218,25 @@ class AnomalyCLREncoder(nn.Module):
         x = self.norm(x)
         pooled = x.new_zeros(len(events) * n_max, x.shape[1]).index_copy(0, index, x)
         return pooled.view(len(events), n_max, -1).sum(1)  # (B, D)
+
+    def raw(self, events):  # (B, N, F + 1) -> (B, N * R)
+        """The events' standardised raw features, flattened: for collider events a presence
+        flag and standardised log pT, eta, sin phi and cos phi per slot, as
+        ``EventScaler(features="standard", phi_encoding="sincos")`` gives them."""
+        if not self.collider:
+            scaled = scale_objects(events, self.featurizer.center, self.featurizer.scale,
+                                   collider=False, sincos_phi=False)
+        elif self.raw_center is None:
+            raise ValueError("This encoder was built without raw_center and raw_scale, the "
+                             "statistics of the raw features; it has no raw() output.")
+        else:
+            scaled = standard_objects(events, self.raw_center, self.raw_scale,
+                                      sincos_phi=True)
+        return scaled.flatten(1)
+
+    def pooled_and_raw(self, events):  # (B, N, F + 1) -> (B, d_model + N * R)
+        """The pooled representation beside the standardised raw features."""
+        return torch.cat([self.pooled(events).float(), self.raw(events).float()], dim=1)
 
     def forward(self, events):  # (B, N, F + 1) -> (B, output_dim)
         return self.head(self.pooled(events))
