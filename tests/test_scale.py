@@ -103,6 +103,58 @@ def test_grid_search_on_a_dask_cluster_equals_n_jobs_1(labelled):
     np.testing.assert_array_equal(on_cluster["split0_test_score"], serial)
 
 
+@pytest.mark.slow
+def test_grid_search_survives_a_killed_dask_worker(labelled):
+    """A worker process killed (SIGKILL) in the middle of the search: the nanny restarts it,
+    the scheduler runs its lost tasks again, and the search ends with the results (and the
+    best parameters) of a serial one."""
+    distributed = pytest.importorskip("distributed")
+    import signal
+    import threading
+    import time
+
+    import joblib
+
+    from sklearn_aclr.distributed import TorchThreads
+
+    X, y = labelled
+    pipeline = make_pipeline(EventScaler(), AutoEncoderScorer(
+        hidden_layer_sizes=(16,), max_epochs=40, early_stopping=False, device="cpu",
+        random_state=0))
+    grid = {"autoencoderscorer__latent_dim": [2, 4, 8]}
+    search = GridSearchCV(pipeline, grid, cv=BackgroundKFold(2), scoring=anomaly_auc_scorer,
+                          refit=False)
+    serial = search.set_params(n_jobs=1).fit(X, y).cv_results_
+
+    killed = []
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        client.register_plugin(TorchThreads(1))
+        pids = client.run(os.getpid)
+
+        def kill_a_busy_worker():
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                busy = [address for address, keys in client.processing().items() if keys]
+                if busy:
+                    time.sleep(0.1)  # into the task
+                    os.kill(pids[busy[0]], signal.SIGKILL)
+                    killed.append(busy[0])
+                    return
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_a_busy_worker)
+        killer.start()
+        with joblib.parallel_backend("dask"):
+            on_cluster = search.set_params(n_jobs=-1).fit(X, y).cv_results_
+        killer.join()
+        assert killed, "no worker was busy to be killed"
+        assert pids[killed[0]] not in client.run(os.getpid).values()  # it died, and was replaced
+    for key in ("split0_test_score", "split1_test_score", "rank_test_score"):
+        np.testing.assert_array_equal(on_cluster[key], serial[key])
+
+
 # --- data-parallel training with Accelerate ---------------------------------------------------
 
 @pytest.mark.slow

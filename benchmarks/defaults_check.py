@@ -1,0 +1,149 @@
+"""The package's promise at its defaults, checked as a user would write the pipelines.
+
+``make_pipeline(AnomalyCLRTransformer(), AutoEncoderScorer())`` with nothing but
+``random_state`` set, against the raw-data autoencoders (``EventScaler`` with the paper's
+scaling, and with standardised features), each trained on the 20,000 training background
+events of the validation sample and scored on two test sets: the validation test events
+(``validation``: the 20,000 test background events and the validation signals) and events
+that took no part in choosing the defaults (``fresh``: the held-back background and the
+confirmation signals of ``validation_data.py --confirmation``).
+
+Rows go to ``benchmarks/results/defaults.jsonl`` as each (model, seed) finishes; a finished
+one is skipped, so an interrupted run resumes. The table gives, per test set and signal, the
+mean +- std over seeds and the paired difference to the strongest raw model of that signal
+with its standard error; the gap closed uses the supervised bound of ``ablation.py``'s logs.
+
+Usage::
+
+    python benchmarks/defaults_check.py --seeds 0 1 2
+    python benchmarks/defaults_check.py --table
+"""
+
+import argparse
+import json
+import time
+import warnings
+
+import numpy as np
+
+from _common import RESULTS
+from ablation import CONFIRMATION_LOG, LOG, append, load_validation, metrics
+from validation_data import SIGNALS
+
+OUT = RESULTS / "defaults.jsonl"
+MODELS = ("AnomalyCLR + AE (defaults)", "raw standard + AE", "raw paper + AE")
+
+
+def make_model(name, seed):
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler
+
+    first = {
+        "AnomalyCLR + AE (defaults)": lambda: AnomalyCLRTransformer(random_state=seed),
+        "raw standard + AE": lambda: EventScaler(features="standard", phi_encoding="sincos"),
+        "raw paper + AE": EventScaler,
+    }[name]()
+    return make_pipeline(first, AutoEncoderScorer(random_state=seed))
+
+
+def run(args):
+    from sklearn_aclr.exceptions import ExtrapolationWarning
+
+    warnings.simplefilter("ignore", ExtrapolationWarning)  # signals are scored on purpose
+    train, test_background, signals = load_validation(args.n_train, args.n_test)
+    _, held_back, fresh = load_validation(args.n_train, args.n_test, confirm=True)
+    tests = {"validation": (test_background, signals), "fresh": (held_back, fresh)}
+    done = set()
+    if OUT.exists():
+        done = {(r["model"], r["seed"]) for r in map(json.loads, OUT.read_text().splitlines())}
+    for seed in args.seeds:
+        for name in MODELS:
+            if (name, seed) in done:
+                continue
+            start = time.perf_counter()
+            model = make_model(name, seed).fit(train)
+            fit_seconds = time.perf_counter() - start
+            rows = []
+            for test_name, (background, signal_events) in tests.items():
+                sizes = {s: len(e) for s, e in signal_events.items()}
+                events = np.concatenate([background, *signal_events.values()])
+                scores = model[-1].anomaly_score(model[:-1].transform(events))
+                for signal, values in metrics(len(background), sizes, scores).items():
+                    rows.append({"test": test_name, "model": name, "seed": seed,
+                                 "signal": signal, **values,
+                                 "fit_seconds": round(fit_seconds, 1),
+                                 "encoder_epochs": getattr(model[0], "n_epochs_", None)})
+            append(OUT, rows)
+            print(f"{name} seed {seed}: {fit_seconds:.0f} s", flush=True)
+
+
+def _supervised(log):
+    if not log.exists():
+        return {}
+    by = {}
+    for row in map(json.loads, log.read_text().splitlines()):
+        if row["model"] == "supervised":
+            by.setdefault(row["signal"], []).append(row["auc"])
+    return {signal: float(np.mean(v)) for signal, v in by.items()}
+
+
+def table(metric="auc"):
+    rows = [json.loads(line) for line in OUT.read_text().splitlines()]
+    bounds = {"validation": _supervised(LOG), "fresh": _supervised(CONFIRMATION_LOG)}
+    lines = []
+    for test in ("validation", "fresh"):
+        by = {}
+        for row in rows:
+            if row["test"] == test:
+                by.setdefault((row["model"], row["signal"]), {})[row["seed"]] = row[metric]
+        if not by:
+            continue
+        mean = {k: np.mean([v for v in d.values() if v is not None]) for k, d in by.items()}
+        raw = [m for m in MODELS if m.startswith("raw")]
+        best = {s: max(raw, key=lambda m: mean.get((m, s), -np.inf)) for s in SIGNALS}
+        lines.append(f"{test} test events, {metric}; strongest raw per signal: "
+                     + ", ".join(f"{s}: {best[s]}" for s in SIGNALS))
+        for model in MODELS:
+            cells, closed = [], []
+            for s in SIGNALS:
+                values = by.get((model, s), {})
+                vals = [v for v in values.values() if v is not None]
+                if not vals:
+                    cells.append(f"{'-':>34s}")
+                    continue
+                cell = f"{np.mean(vals):.3f}+-{np.std(vals, ddof=1) if len(vals) > 1 else 0:.3f}"
+                reference = by.get((best[s], s), {})
+                diffs = [values[k] - reference[k] for k in values if k in reference
+                         and values[k] is not None and reference[k] is not None]
+                if model != best[s] and len(diffs) > 1:
+                    se = np.std(diffs, ddof=1) / np.sqrt(len(diffs))
+                    t = np.mean(diffs) / se if se > 0 else np.inf
+                    cell += f" {np.mean(diffs):+.3f}({se:.3f},t={t:.1f})"
+                cells.append(f"{cell:>34s}")
+                bound, base = bounds[test].get(s), mean.get((best[s], s))
+                if metric == "auc" and bound is not None and base is not None and bound > base:
+                    closed.append((np.mean(vals) - base) / (bound - base))
+            gap = f"{np.mean(closed):+.2f}" if len(closed) == len(SIGNALS) else "-"
+            lines.append(f"{model:28s}" + "".join(cells) + f"  gap closed {gap}")
+        lines.append("")
+    lines.append("cell: mean+-std over seeds, then the paired difference to the strongest raw "
+                 "model (standard error, t = difference / standard error).")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument("--n-train", type=int, default=20_000)
+    parser.add_argument("--n-test", type=int, default=20_000)
+    parser.add_argument("--table", action="store_true", help="print the table and stop")
+    parser.add_argument("--metric", default="auc")
+    args = parser.parse_args()
+    if not args.table:
+        run(args)
+    print(table(args.metric))
+
+
+if __name__ == "__main__":
+    main()
