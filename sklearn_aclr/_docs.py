@@ -11,6 +11,15 @@ import re
 __all__ = ["DOCS", "fill_doc"]
 
 DOCS = {
+    "features_to_score": """\
+X : array-like of shape (n_samples, n_features), or ADC2021Stream
+    Events to score, in the features the scorer was fitted on (scaled events or
+    representations); a stream must serve them through its ``transform``.""",
+    "labels_and_score": """\
+y_true : array-like of shape (n_samples,)
+    1 for signal, 0 for background.
+score : array-like of shape (n_samples,)
+    Anomaly score, higher for more anomalous events.""",
     "precision": """\
 precision : {"float32", "bfloat16", "float16"}, default="float32"
     Precision of the network's forward passes in training and inference, through

@@ -241,13 +241,13 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
             return validate_feature_stream(self, X, reset=reset)
         return validate_data(self, reject_3d(self, X), dtype=np.float32, reset=reset)
 
+    @fill_doc
     def anomaly_score(self, X):
         """Reconstruction error per event: higher means more anomalous.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or ADC2021Stream
-            Events to score.
+        %(features_to_score)s
 
         Returns
         -------
@@ -256,13 +256,13 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
         """
         return self._checked_errors(self._validate(X))
 
+    @fill_doc
     def score_samples(self, X):
         """Normality score: the negative reconstruction error (higher = more normal).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or ADC2021Stream
-            Events to score.
+        %(features_to_score)s
 
         Returns
         -------
@@ -270,13 +270,13 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
         """
         return -self.anomaly_score(X)
 
+    @fill_doc
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers, positive for inliers.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or ADC2021Stream
-            Events to score.
+        %(features_to_score)s
 
         Returns
         -------

@@ -18,6 +18,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import column_or_1d
 
+from sklearn_aclr._docs import fill_doc
 from sklearn_aclr._validation import check_signal_labels
 
 __all__ = [
@@ -45,15 +46,13 @@ def _check_labels_and_score(y_true, score):
     return y_true, score
 
 
+@fill_doc
 def anomaly_roc_auc(y_true, score):
     """Area under the ROC curve of signal against background.
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        1 for signal, 0 for background.
-    score : array-like of shape (n_samples,)
-        Anomaly score, higher for more anomalous events.
+    %(labels_and_score)s
 
     Returns
     -------
@@ -84,6 +83,7 @@ def _efficiencies(y_true, score):
     return fpr[last_of_run], tpr[last_of_run], int(np.sum(y_true == 0))
 
 
+@fill_doc
 def hep_roc_curve(y_true, score):
     """The ROC curve in the HEP form: signal efficiency against background rejection 1/eB.
 
@@ -91,10 +91,7 @@ def hep_roc_curve(y_true, score):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        1 for signal, 0 for background.
-    score : array-like of shape (n_samples,)
-        Anomaly score, higher for more anomalous events.
+    %(labels_and_score)s
 
     Returns
     -------
@@ -120,6 +117,7 @@ def hep_roc_curve(y_true, score):
     {"background_efficiency": [Interval(Real, 0, 1, closed="neither")]},
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def signal_efficiency_at(y_true, score, background_efficiency=1e-2):
     """Signal efficiency at a fixed background efficiency, eS(eB).
 
@@ -128,10 +126,7 @@ def signal_efficiency_at(y_true, score, background_efficiency=1e-2):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        1 for signal, 0 for background.
-    score : array-like of shape (n_samples,)
-        Anomaly score, higher for more anomalous events.
+    %(labels_and_score)s
     background_efficiency : float, default=1e-2
         The working point eB, in (0, 1). At least one background event must pass it:
         ``background_efficiency * n_background >= 1``.
@@ -169,6 +164,7 @@ def signal_efficiency_at(y_true, score, background_efficiency=1e-2):
     {"min_background": [Interval(Integral, 1, None, closed="left")]},
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def sic_curve(y_true, score, *, min_background=10):
     """The significance improvement curve, SIC = eS / sqrt(eB).
 
@@ -177,10 +173,7 @@ def sic_curve(y_true, score, *, min_background=10):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        1 for signal, 0 for background.
-    score : array-like of shape (n_samples,)
-        Anomaly score, higher for more anomalous events.
+    %(labels_and_score)s
     min_background : int, default=10
         Least number of background events passing a threshold for it to be kept.
 
@@ -216,15 +209,13 @@ def sic_curve(y_true, score, *, min_background=10):
     return fpr, tpr, tpr / np.sqrt(fpr)
 
 
+@fill_doc
 def max_sic(y_true, score, *, min_background=10):
     """Largest significance improvement, max over thresholds of eS / sqrt(eB).
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
-        1 for signal, 0 for background.
-    score : array-like of shape (n_samples,)
-        Anomaly score, higher for more anomalous events.
+    %(labels_and_score)s
     min_background : int, default=10
         Least number of background events passing a threshold for it to count; see
         :func:`sic_curve`.
