@@ -25,9 +25,9 @@ import time
 import warnings
 
 import numpy as np
+from ablation import CONFIRMATION_LOG, LOG, append, load_validation, metrics
 
 from _common import RESULTS
-from ablation import CONFIRMATION_LOG, LOG, append, load_validation, metrics
 from validation_data import SIGNALS
 
 OUT = RESULTS / "defaults.jsonl"

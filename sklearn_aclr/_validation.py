@@ -125,6 +125,16 @@ def check_signal_labels(y, n_samples, *, names=("y", "X"), why):
     return y.astype(np.int64)
 
 
+def reject_awkward(X):
+    """Point users who hand jagged awkward arrays to an estimator at the converter."""
+    if type(X).__module__.split(".")[0] == "awkward":
+        raise TypeError(
+            "Got an awkward array: the estimators take fixed-size events. Convert jagged "
+            "collections with sklearn_aclr.io.from_awkward(met=..., electrons=..., muons=..., "
+            "jets=...).events, or ROOT files with sklearn_aclr.io.root_to_hdf5."
+        )
+
+
 def reject_3d(estimator, X):
     """Point users who hand raw 3D events to a 2D-only estimator at the right pipeline.
 
@@ -152,6 +162,7 @@ def _as_array(X):
             f"Got the path {X!r} instead of events. Read the file first with "
             "sklearn_aclr.datasets.load_adc2021(path), or stream it with ADC2021Stream(path)."
         )
+    reject_awkward(X)
     if sparse.issparse(X) or hasattr(X, "iloc"):
         return X
     X = np.asarray(X)

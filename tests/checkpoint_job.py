@@ -12,7 +12,6 @@ import os
 import pickle
 import signal
 import sys
-
 import time
 
 import numpy as np

@@ -16,7 +16,7 @@ PACKAGE = Path(sklearn_aclr.__file__).parent
 LAYERS = [
     ("core", ["_version", "_lazy", "_docs", "_warnings", "exceptions", "_layout",
               "_sources"]),
-    ("data", ["datasets", "_validation", "_summary", "preprocessing"]),
+    ("data", ["datasets", "io", "_validation", "_summary", "preprocessing"]),
     ("augmentations", ["augmentations"]),
     ("torch modules", ["nn", "_torch_utils"]),
     ("skorch nets", ["_precision", "_callbacks", "_checkpoint", "_nets"]),

@@ -8,8 +8,8 @@ import numpy as np
 from sklearn_aclr._layout import ADC2021, check_events, invalid_events
 from sklearn_aclr._sources import BLOCK_SIZE, EventSource
 from sklearn_aclr._warnings import warn
-from sklearn_aclr.exceptions import InvalidEventsWarning
 from sklearn_aclr.datasets._adc2021 import open_adc2021
+from sklearn_aclr.exceptions import InvalidEventsWarning
 
 __all__ = ["ADC2021Stream"]
 
