@@ -19,10 +19,10 @@ from sklearn_aclr.datasets import load_demo
 from sklearn_aclr.metrics import (
     anomaly_roc_auc,
     get_anomaly_score,
-    hep_roc_curve,
     max_sic,
     signal_efficiency_at,
 )
+from sklearn_aclr.plotting import RejectionCurveDisplay, ScoreDistributionDisplay
 
 demo = load_demo()
 print(demo.DESCR)
@@ -50,8 +50,13 @@ for signal in demo.signal_names:
     score = np.r_[background_score, signal_score]
     print(f"{signal:>12} {anomaly_roc_auc(y, score):6.3f} "
           f"{signal_efficiency_at(y, score, 1e-2):12.3f} {max_sic(y, score):8.2f}")
-    ax.plot(*hep_roc_curve(y, score), label=signal)
-ax.set(yscale="log", xlabel="signal efficiency", ylabel="background rejection 1/eB",
-       title="raw-data autoencoder")
-ax.legend()
+    RejectionCurveDisplay.from_predictions(y, score, name=signal, ax=ax)
+ax.set_title("raw-data autoencoder")
+
+# %%
+# The scores themselves: a display straight from the fitted pipeline, on background and
+# A -> 4l events. Reconstruction errors span decades, hence the logarithmic score axis.
+events = np.concatenate([test_background, demo.data[demo.process == "Ato4l"]])
+labels = np.r_[np.zeros(len(test_background)), np.ones(np.sum(demo.process == "Ato4l"))]
+ScoreDistributionDisplay.from_estimator(pipe, events, labels, name="A -> 4l", log_score=True)
 plt.show()

@@ -69,8 +69,9 @@ def anomaly_roc_auc(y_true, score):
     return float(roc_auc_score(y_true, score))
 
 
-def _efficiencies(y_true, score):
-    """(eB, eS, n_background) along all thresholds, eB strictly increasing from 0 to 1.
+def _efficiencies(y_true, score, return_thresholds=False):
+    """(eB, eS, n_background) along all thresholds, eB strictly increasing from 0 to 1, and
+    with ``return_thresholds`` the thresholds (a cut is ``score >= threshold``) after them.
 
     Where several thresholds share one eB (signal events between two background events), only
     the best, highest eS is kept: it is the efficiency a cut at that eB achieves.
@@ -78,13 +79,14 @@ def _efficiencies(y_true, score):
     y_true, score = _check_labels_and_score(y_true, score)
     # Every threshold: roc_curve's default drops points on straight ROC segments, which can
     # hold the best SIC or the exact working point.
-    fpr, tpr, _ = roc_curve(y_true, score, drop_intermediate=False)
+    fpr, tpr, thresholds = roc_curve(y_true, score, drop_intermediate=False)
     last_of_run = np.r_[fpr[1:] != fpr[:-1], True]
-    return fpr[last_of_run], tpr[last_of_run], int(np.sum(y_true == 0))
+    out = fpr[last_of_run], tpr[last_of_run], int(np.sum(y_true == 0))
+    return (*out, thresholds[last_of_run]) if return_thresholds else out
 
 
 @fill_doc
-def hep_roc_curve(y_true, score):
+def hep_roc_curve(y_true, score, *, return_thresholds=False):
     """The ROC curve in the HEP form: signal efficiency against background rejection 1/eB.
 
     Points with eB = 0 (infinite rejection) are left out.
@@ -92,6 +94,8 @@ def hep_roc_curve(y_true, score):
     Parameters
     ----------
     %(labels_and_score)s
+    return_thresholds : bool, default=False
+        Also return the score thresholds of the points.
 
     Returns
     -------
@@ -99,6 +103,9 @@ def hep_roc_curve(y_true, score):
         eS, increasing.
     background_rejection : ndarray
         1 / eB at the same thresholds, decreasing.
+    thresholds : ndarray
+        Only with ``return_thresholds``: the cut ``score >= threshold`` of each point,
+        decreasing.
 
     Examples
     --------
@@ -106,11 +113,15 @@ def hep_roc_curve(y_true, score):
     >>> eS, rejection = hep_roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     >>> eS.tolist(), rejection.tolist()
     ([0.5, 1.0, 1.0], [2.0, 2.0, 1.0])
+    >>> hep_roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], return_thresholds=True)[2].tolist()
+    [0.4, 0.35, 0.1]
     """
     y_true, score = _check_labels_and_score(y_true, score)
-    fpr, tpr, _ = roc_curve(y_true, score)  # every corner of the step curve, for plotting
+    # Every corner of the step curve, for plotting.
+    fpr, tpr, thresholds = roc_curve(y_true, score)
     keep = fpr > 0
-    return tpr[keep], 1.0 / fpr[keep]
+    out = tpr[keep], 1.0 / fpr[keep]
+    return (*out, thresholds[keep]) if return_thresholds else out
 
 
 @validate_params(
@@ -161,11 +172,12 @@ def signal_efficiency_at(y_true, score, background_efficiency=1e-2):
 
 
 @validate_params(
-    {"min_background": [Interval(Integral, 1, None, closed="left")]},
+    {"min_background": [Interval(Integral, 1, None, closed="left")],
+     "return_thresholds": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
 @fill_doc
-def sic_curve(y_true, score, *, min_background=10):
+def sic_curve(y_true, score, *, min_background=10, return_thresholds=False):
     """The significance improvement curve, SIC = eS / sqrt(eB).
 
     Only thresholds passed by at least ``min_background`` background events are kept: at a
@@ -176,6 +188,8 @@ def sic_curve(y_true, score, *, min_background=10):
     %(labels_and_score)s
     min_background : int, default=10
         Least number of background events passing a threshold for it to be kept.
+    return_thresholds : bool, default=False
+        Also return the score thresholds of the points.
 
     Returns
     -------
@@ -185,6 +199,9 @@ def sic_curve(y_true, score, *, min_background=10):
         eS at the same thresholds.
     sic : ndarray
         eS / sqrt(eB).
+    thresholds : ndarray
+        Only with ``return_thresholds``: the cut ``score >= threshold`` of each point,
+        decreasing.
 
     Examples
     --------
@@ -196,7 +213,7 @@ def sic_curve(y_true, score, *, min_background=10):
     >>> float(eB[0]), float(eS[0]), float(sic[0])
     (0.04, 1.0, 5.0)
     """
-    fpr, tpr, n_background = _efficiencies(y_true, score)
+    fpr, tpr, n_background, thresholds = _efficiencies(y_true, score, return_thresholds=True)
     # Counts are exact integers divided by n_background; round away float noise.
     keep = np.rint(fpr * n_background) >= min_background
     if not keep.any():
@@ -206,7 +223,8 @@ def sic_curve(y_true, score, *, min_background=10):
             "min_background."
         )
     fpr, tpr = fpr[keep], tpr[keep]
-    return fpr, tpr, tpr / np.sqrt(fpr)
+    out = fpr, tpr, tpr / np.sqrt(fpr)
+    return (*out, thresholds[keep]) if return_thresholds else out
 
 
 @fill_doc

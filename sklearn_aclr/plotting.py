@@ -1,16 +1,400 @@
 """Plots of detection performance, on top of :mod:`sklearn_aclr.metrics`.
 
-The functions draw on a matplotlib ``Axes`` that you give them, or on a new figure made
-without pyplot, so they never change the matplotlib backend: they work the same in a
-notebook, in a script and on a batch node without a display. Needs the ``[plot]`` extra.
+Display objects in the scikit-learn style (``from_estimator``, ``from_predictions``,
+``plot(ax=...)``) draw the curves physicists quote: :class:`RejectionCurveDisplay` (the ROC
+curve as the background rejection 1/eB against the signal efficiency eS, on a log axis),
+:class:`SICCurveDisplay` (the significance improvement against eS) and
+:class:`ScoreDistributionDisplay` (the anomaly scores of background and signal). They keep the
+curve's arrays, thresholds included. Given an ``ax``, they draw on it; without one they ask
+pyplot for a new figure, as scikit-learn's displays do. :func:`signal_figure` draws on figures
+made without pyplot, for batch jobs. Nothing here changes the matplotlib backend, and any
+style applies (for CMS plots: ``import mplhep; mplhep.style.use("CMS")``). Needs the ``[plot]``
+extra.
 """
 
-from sklearn_aclr.metrics import hep_roc_curve, sic_curve
+import numpy as np
 
-__all__ = ["CURVES", "plot_curve", "signal_figure"]
+from sklearn_aclr.metrics import (
+    anomaly_roc_auc,
+    get_anomaly_score,
+    hep_roc_curve,
+    sic_curve,
+)
+
+__all__ = [
+    "CURVES",
+    "RejectionCurveDisplay",
+    "SICCurveDisplay",
+    "ScoreDistributionDisplay",
+    "plot_curve",
+    "signal_figure",
+]
 
 CURVES = ("rejection", "sic")
 """The curves :func:`plot_curve` draws."""
+
+
+def _axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots()
+    return ax
+
+
+class _CurveDisplay:
+    """What the displays share: ``from_estimator`` reads the anomaly score off a fitted
+    estimator (with the right sign), then goes through ``from_predictions``."""
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y, *, name=None, ax=None, **kwargs):
+        """Draw the curve of a fitted estimator's anomaly scores of ``X``.
+
+        Parameters
+        ----------
+        estimator : estimator
+            A fitted outlier detector, classifier, or Pipeline ending in one; the score is
+            read by :func:`~sklearn_aclr.metrics.get_anomaly_score`.
+        X : array-like
+            Events, background and signal.
+        y : array-like of shape (n_samples,)
+            1 for signal, 0 for background.
+        name : str, default=None
+            Legend entry; None uses the estimator's class name (the last step's for a
+            Pipeline).
+        ax : matplotlib.axes.Axes, default=None
+            Where to draw; None makes a new figure through pyplot.
+        **kwargs : dict
+            Passed to ``from_predictions``.
+
+        Returns
+        -------
+        display : the display, with ``ax_``, ``figure_`` and the curve's arrays.
+        """
+        if name is None:
+            last = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+            name = type(last).__name__
+        return cls.from_predictions(y, get_anomaly_score(estimator, X), name=name, ax=ax,
+                                    **kwargs)
+
+    def _finish(self, ax, line):
+        self.ax_, self.figure_, self.line_ = ax, ax.figure, line
+        if self.name is not None:
+            ax.legend(loc="best", fontsize="small")
+        return self
+
+
+class RejectionCurveDisplay(_CurveDisplay):
+    """The ROC curve as physicists draw it: background rejection 1/eB (log axis) against the
+    signal efficiency eS.
+
+    Parameters
+    ----------
+    signal_efficiency : ndarray
+        eS, increasing.
+    background_rejection : ndarray
+        1/eB at the same thresholds.
+    thresholds : ndarray, default=None
+        The cut ``score >= threshold`` of each point.
+    auc : float, default=None
+        ROC AUC, shown in the legend.
+    name : str, default=None
+        Legend entry.
+
+    Attributes
+    ----------
+    ax_ : matplotlib.axes.Axes
+    figure_ : matplotlib.figure.Figure
+    line_ : matplotlib.lines.Line2D
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matplotlib.figure import Figure
+    >>> from sklearn_aclr.plotting import RejectionCurveDisplay
+    >>> y = np.r_[np.zeros(500), np.ones(100)]
+    >>> score = np.r_[np.random.default_rng(0).normal(size=500), np.full(100, 1.5)]
+    >>> display = RejectionCurveDisplay.from_predictions(y, score, name="model",
+    ...                                                  ax=Figure().subplots())
+    >>> display.ax_.get_yscale(), display.line_.get_label()
+    ('log', 'model (AUC = 0.94)')
+    >>> len(display.thresholds) == len(display.signal_efficiency)
+    True
+    """
+
+    def __init__(self, *, signal_efficiency, background_rejection, thresholds=None, auc=None,
+                 name=None):
+        self.signal_efficiency = signal_efficiency
+        self.background_rejection = background_rejection
+        self.thresholds = thresholds
+        self.auc = auc
+        self.name = name
+
+    @classmethod
+    def from_predictions(cls, y_true, score, *, name=None, ax=None, **kwargs):
+        """Draw the curve of anomaly scores (higher = more anomalous).
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            1 for signal, 0 for background.
+        score : array-like of shape (n_samples,)
+            Anomaly scores.
+        name : str, default=None
+            Legend entry.
+        ax : matplotlib.axes.Axes, default=None
+            Where to draw; None makes a new figure through pyplot.
+        **kwargs : dict
+            Passed to ``Axes.plot``.
+
+        Returns
+        -------
+        display : RejectionCurveDisplay
+        """
+        efficiency, rejection, thresholds = hep_roc_curve(y_true, score,
+                                                          return_thresholds=True)
+        display = cls(signal_efficiency=efficiency, background_rejection=rejection,
+                      thresholds=thresholds, auc=anomaly_roc_auc(y_true, score), name=name)
+        return display.plot(ax=ax, **kwargs)
+
+    def plot(self, ax=None, *, name=None, **kwargs):
+        """Draw the curve.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, default=None
+            Where to draw; None makes a new figure through pyplot.
+        name : str, default=None
+            Legend entry; None keeps ``self.name``.
+        **kwargs : dict
+            Passed to ``Axes.plot``.
+
+        Returns
+        -------
+        display : RejectionCurveDisplay
+        """
+        ax = _axes(ax)
+        self.name = self.name if name is None else name
+        label = self.name
+        if label is not None and self.auc is not None:
+            label = f"{label} (AUC = {self.auc:.2f})"
+        (line,) = ax.plot(self.signal_efficiency, self.background_rejection, label=label,
+                          **kwargs)
+        ax.set(yscale="log", xlim=(0, 1), xlabel="signal efficiency eS",
+               ylabel="background rejection 1/eB")
+        return self._finish(ax, line)
+
+
+class SICCurveDisplay(_CurveDisplay):
+    """The significance improvement SIC = eS / sqrt(eB) against the signal efficiency eS.
+
+    Parameters
+    ----------
+    signal_efficiency : ndarray
+        eS.
+    sic : ndarray
+        eS / sqrt(eB) at the same thresholds.
+    background_efficiency : ndarray, default=None
+        eB at the same thresholds.
+    thresholds : ndarray, default=None
+        The cut ``score >= threshold`` of each point.
+    name : str, default=None
+        Legend entry.
+
+    Attributes
+    ----------
+    ax_ : matplotlib.axes.Axes
+    figure_ : matplotlib.figure.Figure
+    line_ : matplotlib.lines.Line2D
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matplotlib.figure import Figure
+    >>> from sklearn_aclr.plotting import SICCurveDisplay
+    >>> y = np.r_[np.zeros(500), np.ones(100)]
+    >>> score = np.r_[np.random.default_rng(0).normal(size=500), np.full(100, 1.5)]
+    >>> display = SICCurveDisplay.from_predictions(y, score, ax=Figure().subplots())
+    >>> round(float(display.sic.max()), 2)  # a cut at 1.5: eS = 1, eB = 29/500
+    4.15
+    """
+
+    def __init__(self, *, signal_efficiency, sic, background_efficiency=None, thresholds=None,
+                 name=None):
+        self.signal_efficiency = signal_efficiency
+        self.sic = sic
+        self.background_efficiency = background_efficiency
+        self.thresholds = thresholds
+        self.name = name
+
+    @classmethod
+    def from_predictions(cls, y_true, score, *, min_background=10, name=None, ax=None,
+                         **kwargs):
+        """Draw the SIC curve of anomaly scores (higher = more anomalous).
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            1 for signal, 0 for background.
+        score : array-like of shape (n_samples,)
+            Anomaly scores.
+        min_background : int, default=10
+            Leave out working points passed by fewer background events, where eB and the
+            SIC are statistical noise.
+        name : str, default=None
+            Legend entry.
+        ax : matplotlib.axes.Axes, default=None
+            Where to draw; None makes a new figure through pyplot.
+        **kwargs : dict
+            Passed to ``Axes.plot``.
+
+        Returns
+        -------
+        display : SICCurveDisplay
+        """
+        eb, es, sic, thresholds = sic_curve(y_true, score, min_background=min_background,
+                                            return_thresholds=True)
+        display = cls(signal_efficiency=es, sic=sic, background_efficiency=eb,
+                      thresholds=thresholds, name=name)
+        return display.plot(ax=ax, **kwargs)
+
+    def plot(self, ax=None, *, name=None, **kwargs):
+        """Draw the curve.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, default=None
+            Where to draw; None makes a new figure through pyplot.
+        name : str, default=None
+            Legend entry; None keeps ``self.name``.
+        **kwargs : dict
+            Passed to ``Axes.plot``.
+
+        Returns
+        -------
+        display : SICCurveDisplay
+        """
+        ax = _axes(ax)
+        self.name = self.name if name is None else name
+        label = self.name
+        if label is not None and len(self.sic):
+            label = f"{label} (max {np.max(self.sic):.2f})"
+        (line,) = ax.plot(self.signal_efficiency, self.sic, label=label, **kwargs)
+        ax.set(xlim=(0, 1), xlabel="signal efficiency eS", ylabel="SIC = eS / sqrt(eB)")
+        return self._finish(ax, line)
+
+
+class ScoreDistributionDisplay(_CurveDisplay):
+    """Histograms of the anomaly scores of background and signal, normalised to unit area.
+
+    Parameters
+    ----------
+    background : ndarray
+        Anomaly scores of the background events.
+    signal : ndarray
+        Anomaly scores of the signal events.
+    bins : ndarray
+        Bin edges shared by both histograms.
+    name : str, default=None
+        Name of the signal in the legend (None: "signal").
+
+    Attributes
+    ----------
+    ax_ : matplotlib.axes.Axes
+    figure_ : matplotlib.figure.Figure
+    line_ : list of matplotlib patches
+        The two histograms, background first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matplotlib.figure import Figure
+    >>> from sklearn_aclr.plotting import ScoreDistributionDisplay
+    >>> y = np.r_[np.zeros(500), np.ones(100)]
+    >>> score = np.r_[np.random.default_rng(0).normal(size=500), np.full(100, 1.5)]
+    >>> display = ScoreDistributionDisplay.from_predictions(y, score, name="Ato4l",
+    ...                                                     ax=Figure().subplots())
+    >>> [text.get_text() for text in display.ax_.get_legend().get_texts()]
+    ['background', 'Ato4l']
+    """
+
+    def __init__(self, *, background, signal, bins, name=None):
+        self.background = background
+        self.signal = signal
+        self.bins = bins
+        self.name = name
+
+    @classmethod
+    def from_predictions(cls, y_true, score, *, bins=50, log_score=False, name=None, ax=None,
+                         **kwargs):
+        """Draw the score distributions of background (``y_true == 0``) and signal.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            1 for signal, 0 for background.
+        score : array-like of shape (n_samples,)
+            Anomaly scores.
+        bins : int or array-like, default=50
+            Number of bins between the smallest and largest score, or the bin edges.
+        log_score : bool, default=False
+            Logarithmic bins and score axis, for positive scores such as reconstruction
+            errors, which span decades.
+        name : str, default=None
+            Name of the signal in the legend.
+        ax : matplotlib.axes.Axes, default=None
+            Where to draw; None makes a new figure through pyplot.
+        **kwargs : dict
+            Passed to ``Axes.hist``.
+
+        Returns
+        -------
+        display : ScoreDistributionDisplay
+        """
+        y_true = np.asarray(y_true)
+        score = np.asarray(score, dtype=np.float64)
+        if np.ndim(bins) == 0:
+            low, high = score.min(), score.max()
+            if log_score:
+                if low <= 0:
+                    raise ValueError("log_score=True needs positive scores; the smallest is "
+                                     f"{low:g}.")
+                bins = np.geomspace(low, high, int(bins) + 1)
+            else:
+                bins = np.linspace(low, high, int(bins) + 1)
+        display = cls(background=score[y_true == 0], signal=score[y_true == 1],
+                      bins=np.asarray(bins), name=name)
+        display.plot(ax=ax, **kwargs)
+        if log_score:
+            display.ax_.set_xscale("log")
+        return display
+
+    def plot(self, ax=None, *, name=None, **kwargs):
+        """Draw the histograms.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, default=None
+            Where to draw; None makes a new figure through pyplot.
+        name : str, default=None
+            Name of the signal; None keeps ``self.name``.
+        **kwargs : dict
+            Passed to ``Axes.hist``.
+
+        Returns
+        -------
+        display : ScoreDistributionDisplay
+        """
+        ax = _axes(ax)
+        self.name = self.name if name is None else name
+        style = {"histtype": "step", "density": True, **kwargs}
+        patches = [ax.hist(values, bins=self.bins, label=label, **style)[2]
+                   for values, label in ((self.background, "background"),
+                                         (self.signal, self.name or "signal"))]
+        ax.set(xlabel="anomaly score", ylabel="density", yscale="log")
+        self.ax_, self.figure_, self.line_ = ax, ax.figure, patches
+        ax.legend(loc="best", fontsize="small")
+        return self
 
 
 def plot_curve(ax, y_true, score, *, kind="rejection", label=None, min_background=10):
@@ -49,15 +433,13 @@ def plot_curve(ax, y_true, score, *, kind="rejection", label=None, min_backgroun
     """
     if kind == "rejection":
         efficiency, rejection = hep_roc_curve(y_true, score)
-        ax.plot(efficiency, rejection, label=label)
-        ax.set(yscale="log", ylabel="background rejection 1/eB")
+        RejectionCurveDisplay(signal_efficiency=efficiency, background_rejection=rejection,
+                              name=label).plot(ax)
     elif kind == "sic":
         _, efficiency, sic = sic_curve(y_true, score, min_background=min_background)
-        ax.plot(efficiency, sic, label=label)
-        ax.set(ylabel="SIC = eS / sqrt(eB)")
+        SICCurveDisplay(signal_efficiency=efficiency, sic=sic, name=label).plot(ax)
     else:
         raise ValueError(f"kind must be one of {CURVES}; got {kind!r}.")
-    ax.set(xlabel="signal efficiency eS", xlim=(0, 1))
     return ax
 
 
