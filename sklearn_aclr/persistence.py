@@ -226,11 +226,20 @@ def save_model(estimator, path, *, overwrite=False):
     }
     weights = {k: v.detach().cpu() for k, v in module.state_dict().items()}
 
+    def write(folder):
+        torch.save(weights, folder / WEIGHTS)
+        (folder / CARD).write_text(json.dumps(card, indent=2) + "\n")
+
+    return _write_directory(path, write)
+
+
+def _write_directory(path, write):
+    """Create the directory ``path`` atomically: ``write(folder)`` fills a staging folder
+    beside it, which then replaces ``path``; a failure leaves ``path`` as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        torch.save(weights, staging / WEIGHTS)
-        (staging / CARD).write_text(json.dumps(card, indent=2) + "\n")
+        write(staging)
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
             os.replace(path, old / "model")
@@ -374,3 +383,197 @@ def _estimator_class(card, path):
         raise ValueError(f"{str(path)!r} holds an unknown estimator {name!r} of {module!r}; "
                          "import the module that defines it first.")
     return cls
+
+
+PIPELINE_FORMAT = "sklearn-aclr-pipeline"
+PIPELINE = "pipeline.json"
+# Packages whose classes skops may create for a pipeline's scikit-learn steps without being
+# asked; functions (which a step could call later) must always be trusted by name.
+_TRUSTED_PACKAGES = ("sklearn", "numpy", "scipy")
+
+
+def save_pipeline(pipeline, path, *, overwrite=False):
+    """Save a fitted ``Pipeline``: the package's estimators as weights plus cards, the rest
+    without pickle.
+
+    Each step goes to its own entry of the directory ``path``:
+    :class:`~sklearn_aclr.AnomalyCLRTransformer` and :class:`~sklearn_aclr.AutoEncoderScorer`
+    as :func:`save_model` writes them, :class:`~sklearn_aclr.EventScaler` as JSON, and any
+    other scikit-learn step (a ``StandardScaler``, an ``IsolationForest``, ...) through skops
+    (the ``[skops]`` extra), whose format holds no code. ``pipeline.json`` lists the steps.
+
+    Parameters
+    ----------
+    pipeline : sklearn.pipeline.Pipeline
+        A fitted pipeline.
+    path : str or path-like
+        Directory to create. Written atomically: a failed save leaves nothing behind.
+    overwrite : bool, default=False
+        Replace an existing directory at ``path``.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_aclr import AutoEncoderScorer, EventScaler
+    >>> from sklearn_aclr.datasets import make_adc_events
+    >>> from sklearn_aclr.persistence import load_pipeline, save_pipeline
+    >>> X, _ = make_adc_events(200, random_state=0)
+    >>> pipe = make_pipeline(EventScaler(), AutoEncoderScorer(max_epochs=2, random_state=0))
+    >>> pipe = pipe.fit(X)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     loaded = load_pipeline(save_pipeline(pipe, f"{folder}/pipe"))
+    >>> bool(np.array_equal(loaded.score_samples(X), pipe.score_samples(X)))
+    True
+    """
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils.validation import check_is_fitted
+
+    if not isinstance(pipeline, Pipeline):
+        raise TypeError(f"save_pipeline takes a Pipeline; got {type(pipeline).__name__}. Save "
+                        "a single estimator with its save method.")
+    check_is_fitted(pipeline)
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it.")
+
+    def write(folder):
+        steps = []
+        for index, (name, step) in enumerate(pipeline.steps):
+            entry = f"{index:02d}-{name}"
+            if step is None or step == "passthrough":
+                steps.append({"name": name, "kind": "passthrough"})
+            elif isinstance(step, PersistenceMixin):
+                save_model(step, folder / entry)
+                steps.append({"name": name, "kind": "model", "path": entry})
+            elif type(step).__name__ == "EventScaler" and type(step).__module__.startswith(
+                    "sklearn_aclr"):
+                steps.append({"name": name, "kind": "event_scaler", **_scaler_to_json(step)})
+            else:
+                steps.append({"name": name, "kind": "skops", "path": f"{entry}.skops",
+                              "class": f"{type(step).__module__}.{type(step).__qualname__}"})
+                _skops().dump(step, folder / f"{entry}.skops")
+        card = {"format": PIPELINE_FORMAT, "format_version": FORMAT_VERSION,
+                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                    timespec="seconds"),
+                "versions": _versions(), "steps": steps}
+        (folder / PIPELINE).write_text(json.dumps(card, indent=2) + "\n")
+
+    return _write_directory(path, write)
+
+
+def load_pipeline(path, *, device="auto", trusted=None):
+    """Load a pipeline written by :func:`save_pipeline`; no code from the files is run.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A directory written by :func:`save_pipeline`.
+    device : str, default="auto"
+        Where the package's modules go.
+    trusted : list of str, default=None
+        Further types that skops may create for the scikit-learn steps, by their full names
+        (see ``skops.io.get_untrusted_types``). Classes of scikit-learn, numpy and scipy are
+        trusted; anything else in a file (functions included) is refused, with its name,
+        until you list it here.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+    """
+    from sklearn.pipeline import Pipeline
+
+    path = Path(path)
+    try:
+        card = json.loads((path / PIPELINE).read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{str(path)!r} has no {PIPELINE}: it was not written by save_pipeline (a single "
+            "estimator loads with load_model)."
+        ) from None
+    if card.get("format") != PIPELINE_FORMAT:
+        raise ValueError(f"{str(path / PIPELINE)!r} is not an sklearn-aclr pipeline card.")
+    steps = []
+    for step in card["steps"]:
+        kind = step["kind"]
+        if kind == "passthrough":
+            steps.append((step["name"], "passthrough"))
+        elif kind == "model":
+            steps.append((step["name"], load_model(path / step["path"], device=device)))
+        elif kind == "event_scaler":
+            steps.append((step["name"], _scaler_from_json(step)))
+        elif kind == "skops":
+            steps.append((step["name"], _load_skops(path / step["path"], trusted)))
+        else:
+            raise ValueError(f"{str(path / PIPELINE)!r} names an unknown kind of step {kind!r}.")
+    return Pipeline(steps)
+
+
+def _scaler_to_json(scaler):
+    names = getattr(scaler, "feature_names_in_", None)
+    return {
+        "params": {**scaler.get_params(deep=False),
+                   "layout": _layout_to_json(scaler.get_params()["layout"])},
+        "layout_": _layout_to_json(scaler.layout_),
+        "center_": np.asarray(scaler.center_).tolist(),
+        "scale_": np.asarray(scaler.scale_).tolist(),
+        "n_features_in_": int(scaler.n_features_in_),
+        "feature_names_in_": None if names is None else [str(n) for n in names],
+    }
+
+
+def _scaler_from_json(entry):
+    from sklearn_aclr.preprocessing import EventScaler
+
+    params = dict(entry["params"])
+    params["layout"] = _layout_from_json(params["layout"])
+    scaler = EventScaler(**params)
+    scaler._validate_params()
+    layout = _layout_from_json(entry["layout_"])
+    scaler.layout_ = get_layout(layout, entry["n_features_in_"]) if isinstance(layout, str) \
+        else layout
+    scaler.center_ = np.asarray(entry["center_"], dtype=np.float64)
+    scaler.scale_ = np.asarray(entry["scale_"], dtype=np.float64)
+    scaler.n_features_in_ = entry["n_features_in_"]
+    if entry.get("feature_names_in_") is not None:
+        scaler.feature_names_in_ = np.asarray(entry["feature_names_in_"], dtype=object)
+    return scaler
+
+
+def _skops():
+    try:
+        import skops.io
+    except ImportError as exc:
+        raise ImportError(
+            "Saving and loading the scikit-learn steps of a pipeline needs skops: pip install "
+            "'sklearn-aclr[skops]'."
+        ) from exc
+    return skops.io
+
+
+def _trusted_class(name):
+    """Whether ``name`` ("package.module.Class") is a class of a trusted package."""
+    module, _, attribute = name.rpartition(".")
+    if module.split(".")[0] not in _TRUSTED_PACKAGES:
+        return False
+    try:
+        return isinstance(getattr(importlib.import_module(module), attribute), type)
+    except (ImportError, AttributeError):
+        return False
+
+
+def _load_skops(file, trusted):
+    sio = _skops()
+    untrusted = [name for name in sio.get_untrusted_types(file=file)
+                 if not _trusted_class(name) and name not in (trusted or ())]
+    if untrusted:
+        raise ValueError(
+            f"{str(file)!r} holds types that are not trusted by default: {untrusted}. Check "
+            "where the file comes from, then pass them as load_pipeline(..., trusted=[...])."
+        )
+    return sio.load(file, trusted=sio.get_untrusted_types(file=file))
