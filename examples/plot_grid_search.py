@@ -11,27 +11,27 @@ events. The ready scorers in :mod:`sklearn_aclr.metrics` are higher-is-better, a
 """
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sklearn_aclr import AutoEncoderScorer, EventScaler
 from sklearn_aclr.datasets import load_demo
 from sklearn_aclr.metrics import anomaly_auc_scorer, make_signal_efficiency_scorer, max_sic_scorer
-from sklearn_aclr.model_selection import BackgroundKFold
+from sklearn_aclr.model_selection import BackgroundKFold, BackgroundOnly
 
 X, y = load_demo(signal="Ato4l", return_X_y=True)
 
 # %%
-# The bottleneck width of the autoencoder, judged by three scorers. ``refit=False``:
-# GridSearchCV would refit the winner on all of X, signal included.
+# The bottleneck width of the autoencoder, judged by three scorers. ``BackgroundOnly`` trains
+# the detector on the background events of whatever it is given, so that the refit of the
+# winner (by AUC) uses all of the background and no signal.
 pipe = make_pipeline(EventScaler(), AutoEncoderScorer(max_epochs=15, random_state=0))
 search = GridSearchCV(
-    pipe,
-    {"autoencoderscorer__latent_dim": [2, 5, 10]},
+    BackgroundOnly(pipe),
+    {"estimator__autoencoderscorer__latent_dim": [2, 5, 10]},
     scoring={"auc": anomaly_auc_scorer, "max_sic": max_sic_scorer,
              "eS@1e-2": make_signal_efficiency_scorer(1e-2)},
-    refit=False,
+    refit="auc",
     cv=BackgroundKFold(n_splits=3, shuffle=True, random_state=0),
     n_jobs=2,
 )
@@ -43,9 +43,7 @@ for i, params in enumerate(results["params"]):
     print(f"{params}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
 
 # %%
-# The winner by AUC, refitted on background only.
-best_params = results["params"][int(np.argmax(results["mean_test_auc"]))]
-best = clone(pipe).set_params(**best_params).fit(X[y == 0])
-print("best:", best_params)
-print("anomaly scores of five signal events:",
-      np.round(best[-1].anomaly_score(best[0].transform(X[y == 1][:5])), 3))
+# The winner by AUC, refitted on the background only: ready to use.
+best = search.best_estimator_
+print("best:", search.best_params_, f"(trained on {best.n_background_} background events)")
+print("anomaly scores of five signal events:", np.round(best.anomaly_score(X[y == 1][:5]), 3))

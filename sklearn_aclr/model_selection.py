@@ -3,12 +3,16 @@
 from numbers import Integral
 
 import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.model_selection import BaseCrossValidator, KFold
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from sklearn_aclr._validation import check_signal_labels
 
-__all__ = ["BackgroundKFold"]
+__all__ = ["BackgroundKFold", "BackgroundOnly"]
 
 
 class BackgroundKFold(BaseCrossValidator):
@@ -110,3 +114,137 @@ class BackgroundKFold(BaseCrossValidator):
         n_splits : int
         """
         return self.n_splits
+
+
+def _wrapped_has(method):
+    """For available_if: whether the wrapped (or fitted) estimator has ``method``."""
+    def check(self):
+        estimator = getattr(self, "estimator_", self.estimator)
+        return hasattr(estimator, method)
+    return check
+
+
+class BackgroundOnly(MetaEstimatorMixin, BaseEstimator):
+    """Fit an anomaly detector on the background events of ``(X, y)`` only.
+
+    ``fit(X, y)`` trains a clone of ``estimator`` on the events with ``y == 0``; every other
+    method is the fitted clone's. So that ``GridSearchCV(refit=True)`` gives a
+    ``best_estimator_`` directly: with :class:`BackgroundKFold` the search trains on
+    background folds and tests on background and signal, and the refit on all of ``(X, y)``
+    trains on all of the background, never on signal. Without ``y`` every event counts as
+    background.
+
+    Parameters
+    ----------
+    estimator : estimator
+        An unsupervised detector, or a Pipeline ending in one. Its parameters are searched as
+        ``estimator__<name>``.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The clone fitted on the background.
+    n_background_ : int
+        Number of background events it was fitted on.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_aclr import AutoEncoderScorer, EventScaler
+    >>> from sklearn_aclr.datasets import make_adc_events
+    >>> from sklearn_aclr.metrics import anomaly_auc_scorer
+    >>> from sklearn_aclr.model_selection import BackgroundKFold, BackgroundOnly
+    >>> X, y = make_adc_events(300, 60, signal="four_leptons", random_state=0)
+    >>> detector = BackgroundOnly(make_pipeline(
+    ...     EventScaler(), AutoEncoderScorer(max_epochs=2, random_state=0)))
+    >>> search = GridSearchCV(detector, {"estimator__autoencoderscorer__latent_dim": [2, 4]},
+    ...                       cv=BackgroundKFold(2), scoring=anomaly_auc_scorer).fit(X, y)
+    >>> search.best_estimator_.n_background_
+    300
+    """
+
+    _parameter_constraints = {"estimator": [HasMethods(["fit"])]}
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, **fit_params):
+        """Fit a clone of ``estimator`` on the events with ``y == 0``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Events, background and possibly signal.
+        y : array-like of shape (n_samples,), default=None
+            1 for signal, 0 for background; None means background only.
+        **fit_params : dict
+            Passed to the estimator's ``fit``.
+
+        Returns
+        -------
+        self : BackgroundOnly
+        """
+        if y is None:
+            background = np.arange(len(X))
+        else:
+            y = column_or_1d(y)
+            if len(y) != len(X):
+                raise ValueError(f"y and X have different lengths, {len(y)} and {len(X)}.")
+            if not np.isin(y, (0, 1)).all():
+                raise ValueError(f"y must hold 0 (background) and 1 (signal); got labels "
+                                 f"{sorted(set(np.unique(y).tolist()))}.")
+            background = np.flatnonzero(y == 0)
+        if not len(background):
+            raise ValueError("BackgroundOnly got no background events (y == 0) to fit on.")
+        self.estimator_ = clone(self.estimator).fit(_safe_indexing(X, background),
+                                                    **fit_params)
+        self.n_background_ = len(background)
+        return self
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "estimator_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = self.estimator.__sklearn_tags__()
+        tags.estimator_type = inner.estimator_type
+        tags.input_tags = inner.input_tags
+        return tags
+
+    @available_if(lambda self: any(_wrapped_has(m)(self) for m in (
+        "anomaly_score", "score_samples", "decision_function")))
+    def anomaly_score(self, X):
+        """Anomaly score, higher = more anomalous: the fitted estimator's ``anomaly_score``,
+        or for a scikit-learn outlier detector (or a Pipeline ending in one), whose scores
+        are higher for inliers, ``-score_samples(X)`` (or ``-decision_function(X)``)."""
+        check_is_fitted(self)
+        for method, sign in (("anomaly_score", 1), ("score_samples", -1),
+                             ("decision_function", -1)):
+            if hasattr(self.estimator_, method):
+                return sign * np.asarray(getattr(self.estimator_, method)(X))
+
+    @available_if(_wrapped_has("score_samples"))
+    def score_samples(self, X):
+        """The fitted estimator's ``score_samples(X)``: higher = more normal."""
+        check_is_fitted(self)
+        return self.estimator_.score_samples(X)
+
+    @available_if(_wrapped_has("decision_function"))
+    def decision_function(self, X):
+        """The fitted estimator's ``decision_function(X)``: negative for outliers."""
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+    @available_if(_wrapped_has("predict"))
+    def predict(self, X):
+        """The fitted estimator's ``predict(X)``: +1 inliers, -1 outliers."""
+        check_is_fitted(self)
+        return self.estimator_.predict(X)
+
+    @available_if(_wrapped_has("transform"))
+    def transform(self, X):
+        """The fitted estimator's ``transform(X)``."""
+        check_is_fitted(self)
+        return self.estimator_.transform(X)

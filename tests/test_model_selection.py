@@ -86,3 +86,29 @@ def test_cross_validate_matches_a_manual_loop(labelled):
               for train, test in cv.split(X, y)]
     np.testing.assert_allclose(result["test_score"], manual)
     assert np.mean(result["test_score"]) > 0.7
+
+
+def test_grid_search_with_refit_gives_a_detector_trained_on_background_only(labelled):
+    from sklearn.base import is_outlier_detector
+
+    from sklearn_aclr.metrics import get_anomaly_score
+    from sklearn_aclr.model_selection import BackgroundOnly
+
+    X, y = labelled
+    pipe = make_pipeline(EventScaler(), AutoEncoderScorer(hidden_layer_sizes=(16,),
+                                                          max_epochs=3, random_state=0))
+    search = GridSearchCV(BackgroundOnly(pipe), {"estimator__autoencoderscorer__latent_dim":
+                                                 [2, 4]},
+                          cv=BackgroundKFold(2), scoring=anomaly_auc_scorer).fit(X, y)
+    best = search.best_estimator_
+    assert is_outlier_detector(best) and best.n_background_ == np.sum(y == 0)
+    # The refit is the pipeline with the best parameters fitted on the background alone.
+    direct = pipe.set_params(**{"autoencoderscorer__latent_dim": search.best_params_[
+        "estimator__autoencoderscorer__latent_dim"]}).fit(X[y == 0])
+    np.testing.assert_array_equal(get_anomaly_score(best, X), get_anomaly_score(direct, X))
+    np.testing.assert_array_equal(best.predict(X), direct.predict(X))
+    np.testing.assert_array_equal(best.anomaly_score(X), -direct.score_samples(X))
+    with pytest.raises(ValueError, match=r"y must hold 0 \(background\) and 1"):
+        BackgroundOnly(pipe).fit(X, np.full(len(X), 2))
+    with pytest.raises(ValueError, match="no background events"):
+        BackgroundOnly(pipe).fit(X, np.ones(len(X)))
