@@ -11,13 +11,15 @@ read before going on: ``item`` (``_local_scalar_dense``), ``nonzero``, boolean-m
 and selection, ``unique``, and ``repeat_interleave`` with tensor repeats. Data loading (the
 collation of each batch) is counted too: it is part of every step.
 
-``--fused`` counts with the fused AdamW kernel that the estimators use on GPUs (on CPUs they use
-the default kernel, which measured faster there), to see on any machine what a GPU step does.
+``--gpu-path`` counts the step that runs on GPUs, on any machine: the fused AdamW kernel (on
+CPUs the estimators use the default kernel, which measured faster there) and the encoder with
+fixed shapes (on CPUs it packs the objects of each batch, which needs the host to read the
+largest object count). ``--fused`` switches the optimiser alone.
 
 Usage::
 
     python benchmarks/step_ops.py            # about a minute
-    python benchmarks/step_ops.py --fused
+    python benchmarks/step_ops.py --gpu-path
     python benchmarks/step_ops.py --n-events 4096 --batch-size 512
 """
 
@@ -78,11 +80,18 @@ def main():
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--fused", action="store_true",
                         help="count with the fused AdamW kernel, as on a GPU")
+    parser.add_argument("--gpu-path", action="store_true",
+                        help="the step as on a GPU: fused AdamW and the fixed-shape encoder")
     parser.add_argument("--output", default=None)
     args = parser.parse_args()
 
     from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler
 
+    if args.gpu_path:
+        from sklearn_aclr.nn import AnomalyCLREncoder
+
+        AnomalyCLREncoder.packing = False
+        args.fused = True
     if args.fused:
         from sklearn_aclr._base import BaseNetEstimator
 
@@ -106,13 +115,15 @@ def main():
     print_table(rows, [("estimator", "estimator", "s"), ("ops_per_step", "aten ops/step", ".0f"),
                        ("syncs_per_step", "host syncs/step", ".1f")],
                 title=f"per training step, {args.n_events} demo events, batch {args.batch_size}, "
-                      f"{'fused' if args.fused else 'default'} AdamW "
+                      f"{'fused' if args.fused else 'default'} AdamW, "
+                      f"{'fixed-shape' if args.gpu_path else 'packed'} encoder "
                       "(targets: <= 800 ops, <= 1 sync)")
     for row in rows:
         print(f"\n{row['estimator']}: synchronising ops {row['sync_ops']}")
         print(f"most frequent ops {row['top_ops']}")
     write_report("step_ops", {"n_events": args.n_events, "batch_size": args.batch_size,
-                              "n_steps": n_steps, "fused": args.fused, "rows": rows},
+                              "n_steps": n_steps, "fused": args.fused,
+                              "gpu_path": args.gpu_path, "rows": rows},
                  args.output)
 
 

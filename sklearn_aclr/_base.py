@@ -29,7 +29,7 @@ from sklearn_aclr._checkpoint import (
     sigterm_received,
     sigterm_stops_training,
 )
-from sklearn_aclr._nets import EventDataset
+from sklearn_aclr._nets import EventDataset, collate_events
 from sklearn_aclr._torch_utils import (
     apply_in_batches,
     resolve_device,
@@ -165,6 +165,8 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
             iterator_train__generator=torch.Generator().manual_seed(seed),
             iterator_train__pin_memory=pin_memory,
             iterator_valid__pin_memory=pin_memory,
+            iterator_train__collate_fn=collate_events,
+            iterator_valid__collate_fn=collate_events,
             device=device,
             precision=self.precision,
             verbose=int(self.verbose),

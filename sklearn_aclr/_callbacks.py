@@ -3,21 +3,32 @@
 import logging
 from copy import deepcopy
 
+import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping
+from skorch.dataset import get_len
 
 
 class FiniteLoss(Callback):
-    """Stop training with a clear error as soon as a batch's loss is NaN or infinite."""
+    """Stop training with a clear error at the end of an epoch in which a batch's loss was NaN
+    or infinite.
 
-    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
-        if loss is not None and not torch.isfinite(loss).all():
-            stage = "training" if training else "validation"
-            raise FloatingPointError(
-                f"The {stage} loss became {loss.item()} in epoch {len(net.history)}, so "
-                f"training stopped. Try a lower lr (now {net.lr}), look for extreme values in "
-                "the training events, or refit with another random_state."
-            )
+    The check reads the batch losses from the history once per epoch, so that no training
+    step waits for the device to report its loss.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        for stage in ("train", "valid"):
+            for batch in net.history[-1]["batches"]:
+                loss = batch.get(f"{stage}_loss")
+                if loss is not None and not np.isfinite(loss):
+                    stage_name = "training" if stage == "train" else "validation"
+                    raise FloatingPointError(
+                        f"The {stage_name} loss became {loss} in epoch {len(net.history)}, "
+                        f"so training stopped. Try a lower lr (now {net.lr}), look for "
+                        "extreme values in the training events, or refit with another "
+                        "random_state."
+                    )
 
 
 class ResumableEarlyStopping(EarlyStopping):
@@ -84,6 +95,36 @@ class EpochLog(Callback):
             LOGGER.info(message)
         else:
             self.sink(message)
+
+
+class DeferredLossMixin:
+    """A skorch net that reads its batch losses back from the device once per epoch.
+
+    skorch's ``run_single_epoch`` records each batch's loss with ``loss.item()``, which makes
+    the host wait for every step to finish. This one records the loss tensors and converts
+    them all at the end of the loop, before any ``on_epoch_end`` callback reads the history:
+    the history holds the same floats, and a GPU runs the steps of an epoch back to back.
+    Callbacks that read a batch's loss in ``on_batch_end`` get the tensor from the ``loss``
+    argument, as in skorch.
+    """
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        key = f"{prefix}_loss"
+        first = len(self.history[-1]["batches"])
+        losses = []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            batch_size = get_len(batch[0]) if isinstance(batch, (tuple, list)) else get_len(batch)
+            self.history.record_batch(f"{prefix}_batch_size", batch_size)
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        values = torch.stack(losses).float().tolist() if losses else []  # the one sync
+        for row, value in zip(self.history[-1]["batches"][first:], values):
+            row[key] = value
+        self.history.record(f"{prefix}_batch_count", len(losses))
 
 
 class PlainLogMixin:

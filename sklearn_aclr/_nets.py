@@ -10,22 +10,23 @@ import torch
 from skorch import NeuralNet
 from skorch.dataset import unpack_data
 
-from sklearn_aclr._callbacks import (  # noqa: F401 - the first two: see below
+from sklearn_aclr._callbacks import (  # noqa: F401 - FiniteLoss, ResumableEarlyStopping: below
+    DeferredLossMixin,
     FiniteLoss,
     PlainLogMixin,
     ResumableEarlyStopping,
 )
 from sklearn_aclr._precision import MixedPrecisionMixin
 from sklearn_aclr._sources import is_source
-from sklearn_aclr._torch_utils import to_device
+from sklearn_aclr._torch_utils import to_device, unwrapped
 
-__all__ = ["AnomalyCLRNet", "AutoEncoderNet", "EventDataset"]
+__all__ = ["AnomalyCLRNet", "AutoEncoderNet", "EventDataset", "collate_events"]
 
 # FiniteLoss and ResumableEarlyStopping lived here until the callbacks got a module of their
 # own: models pickled before then name them here, and still load.
 
 
-class AutoEncoderNet(PlainLogMixin, MixedPrecisionMixin, NeuralNet):
+class AutoEncoderNet(PlainLogMixin, DeferredLossMixin, MixedPrecisionMixin, NeuralNet):
     """A skorch net whose loss compares the module's output with its input.
 
     ``fit(X, None)`` trains a reconstruction model; the criterion (``MSELoss`` in
@@ -69,16 +70,37 @@ class EventDataset(torch.utils.data.Dataset):
 
     def __getitems__(self, indices):
         if is_source(self.data):
-            rows = self.data.__getitems__(indices)
+            rows = np.asarray(self.data.__getitems__(indices))
         else:
             rows = self.data[np.asarray(indices, dtype=np.int64)]
-        return [(x, _NO_TARGET) for x in rows]
+        return EventBatch(rows)
 
 
 _NO_TARGET = np.float32(0)
 
 
-class AnomalyCLRNet(PlainLogMixin, MixedPrecisionMixin, NeuralNet):
+class EventBatch:
+    """The events of one batch as one array, as :meth:`EventDataset.__getitems__` reads
+    them, for :func:`collate_events`."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def __len__(self):
+        return len(self.events)
+
+
+def collate_events(batch):
+    """The DataLoader's ``collate_fn``: an :class:`EventBatch` becomes ``(X, y)`` with one
+    conversion for the whole batch (the default collation converts every event on its own, a
+    few hundred tensor operations per step); anything else goes to the default."""
+    if isinstance(batch, EventBatch):
+        events = torch.from_numpy(np.ascontiguousarray(batch.events))
+        return events, torch.zeros(len(events))
+    return torch.utils.data.default_collate(batch)
+
+
+class AnomalyCLRNet(PlainLogMixin, DeferredLossMixin, MixedPrecisionMixin, NeuralNet):
     """A skorch net that trains an encoder contrastively on views it builds for each batch.
 
     For a batch of events, ``infer`` makes the physical view (``physical``) and, for the
@@ -134,11 +156,15 @@ class AnomalyCLRNet(PlainLogMixin, MixedPrecisionMixin, NeuralNet):
     def infer(self, x, **fit_params):
         """Representations of the views of the events ``x``, stacked: (n_views * B, D).
 
-        One pass per view: the encoder pads each pass to its fullest event, and anomalous
-        views (with added objects) are much fuller than the others.
+        Where the encoder packs objects (on CPUs), one pass per view: each pass is padded to
+        its fullest event, and anomalous views (with added objects) are much fuller than the
+        others. Where it computes every slot (on GPUs), the views go through in one pass.
         """
         views = self._views(x, "train" if self.module_.training else "valid")
+        packs = getattr(unwrapped(self.module_), "packs", lambda events: True)
         with self._autocast():
+            if not packs(views[0]):
+                return self.module_(torch.cat(views), **fit_params).float()
             return torch.cat([self.module_(view, **fit_params).float() for view in views])
 
     def get_loss(self, y_pred, y_true, X=None, training=False):

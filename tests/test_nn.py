@@ -112,11 +112,22 @@ def _reference_pooled(encoder, events):
     return encoder.norm(x).masked_fill(pad_mask.unsqueeze(-1), 0.0).sum(1)
 
 
-def test_packed_layers_match_pytorchs_transformer_layer(events):
+@pytest.mark.parametrize("packing", [True, False])
+def test_packed_and_fixed_shape_layers_match_pytorchs_transformer_layer(events, packing):
     encoder = _encoder(events)
+    encoder.packing = packing
+    empty = torch.zeros(1, 19, 4)  # an event without objects pools to zero either way
     with torch.no_grad():
         torch.testing.assert_close(encoder.pooled(events), _reference_pooled(encoder, events),
                                    atol=1e-5, rtol=1e-5)
+        assert (encoder.pooled(empty) == 0).all()
+    assert encoder.packs(events) is packing
+
+
+def test_the_encoder_packs_on_cpus_and_keeps_fixed_shapes_elsewhere(events):
+    encoder = _encoder(events)
+    assert encoder.packing == "auto" and encoder.packs(events)
+    assert not encoder.packs(events.to("meta"))
 
 
 def _hand_anomclr(z, zp, za, tau, with_denominator=True):

@@ -36,6 +36,41 @@ def test_reduced_precision_trains_and_returns_float32(background, precision):
     assert np.isfinite(scorer.score_samples(Z)).all()
 
 
+class _HostSyncs(torch.utils._python_dispatch.TorchDispatchMode):
+    """Counts the operations that make the host wait for the device: reading a value
+    (``item``), ``nonzero``, and indexing with a boolean mask."""
+
+    def __init__(self):
+        super().__init__()
+        self.names = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.__name__.split(".")[0]
+        boolean_index = name in ("index", "index_put", "index_put_") and any(
+            isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in (args[1] or ()))
+        if name in ("_local_scalar_dense", "nonzero", "masked_select") or boolean_index:
+            self.names.append(name)
+        return func(*args, **(kwargs or {}))
+
+
+def test_the_gpu_training_step_never_waits_for_the_device(background, monkeypatch):
+    """The step as it runs on a GPU (fixed-shape encoder, fused AdamW), checked on the CPU:
+    no host synchronisation inside an epoch, one at its end to read the losses back."""
+    from sklearn_aclr._base import BaseNetEstimator
+    from sklearn_aclr.nn import AnomalyCLREncoder
+
+    training_kwargs = BaseNetEstimator._training_kwargs
+    monkeypatch.setattr(BaseNetEstimator, "_training_kwargs", lambda self, *a, **k: {
+        **training_kwargs(self, *a, **k), "optimizer__fused": True})
+    monkeypatch.setattr(AnomalyCLREncoder, "packing", False)
+    for epochs in (1, 3):
+        syncs = _HostSyncs()
+        with syncs:
+            AnomalyCLRTransformer(**{**SMALL, "max_epochs": epochs, "batch_size": 32},
+                                  early_stopping=False, device="cpu").fit(background)
+        assert len(syncs.names) == epochs, syncs.names
+
+
 def test_accelerator_settings_that_cannot_work_are_refused(background):
     accelerate = pytest.importorskip("accelerate")
     accelerator = accelerate.Accelerator(cpu=True)

@@ -144,6 +144,10 @@ class SlotTable:
             (t.name, torch.as_tensor(layout.slots_of(t.name), device=device))
             for t in layout.object_types
         ]
+        # For each slot, the rank of its type's block of slots (blocks are contiguous).
+        self.slot_block = torch.as_tensor(
+            [[t.name for t in layout.object_types].index(name) for name in layout.slot_types],
+            device=device).unsqueeze(0)
         slot_types = list(layout.slot_types)
         self.trigger = torch.as_tensor([t in layout.trigger_types for t in slot_types],
                                        device=device)
@@ -238,18 +242,17 @@ def empty_slots(events, keep):
 def sort_slots(events, table):
     """Order the objects of each type by descending pT, empty slots last, as in ADC2021 files.
 
-    Augmentations that drop or add objects call this so that slot order stays canonical.
+    Augmentations that drop or add objects call this so that slot order stays canonical. Two
+    stable sorts over all slots at once (by pT, then by the slot's type block) give the order
+    of a sort within each block, in a fixed number of operations whatever the layout.
     """
-    out = events.clone()
     present = events[..., CLASS] != 0
-    for _, slots in table.types:
-        if len(slots) < 2:
-            continue
-        block = events[:, slots]  # (B, n_t, C)
-        key = torch.where(present[:, slots], block[..., PT], torch.full_like(block[..., PT], -1.0))
-        order = torch.argsort(key, dim=1, descending=True, stable=True)
-        out[:, slots] = torch.gather(block, 1, order.unsqueeze(-1).expand_as(block))
-    return out
+    key = torch.where(present, -events[..., PT], torch.inf)  # hardest first, empty last
+    order = torch.argsort(key, dim=1, stable=True)
+    block = table.slot_block.expand_as(order)
+    order = torch.gather(order, 1, torch.argsort(torch.gather(block, 1, order), dim=1,
+                                                 stable=True))
+    return torch.gather(events, 1, order.unsqueeze(-1).expand_as(events))
 
 
 def random_counts(capacity, *, generator):
@@ -260,12 +263,13 @@ def random_counts(capacity, *, generator):
     """
     u = torch.rand(capacity.shape, generator=generator, device=capacity.device)
     counts = torch.floor(u * (capacity + 1)).long().clamp(max=capacity)
-    none = (counts.sum(1) == 0) & (capacity.sum(1) > 0)
-    if none.any():
-        weights = (capacity[none] > 0).float()
-        pick = torch.multinomial(weights, 1, generator=generator).squeeze(1)
-        counts[none.nonzero().squeeze(1), pick] = 1
-    return counts
+    none = (counts.sum(1) == 0) & (capacity.sum(1) > 0)  # (B,)
+    # A type with room, uniformly at random (the largest of uniform keys among them); drawn
+    # for every event and used where none was drawn, so that the host never has to look.
+    keys = torch.rand(capacity.shape, generator=generator, device=capacity.device)
+    pick = torch.where(capacity > 0, keys, -1.0).argmax(dim=1, keepdim=True)  # (B, 1)
+    extra = torch.zeros_like(counts).scatter_(1, pick, 1)
+    return counts + extra * none.unsqueeze(1)
 
 
 class Compose(Augmentation):
@@ -298,7 +302,8 @@ class Compose(Augmentation):
 class OneOf(Augmentation):
     """Give each event exactly one of the augmentations, chosen uniformly at random.
 
-    Each augmentation runs once, batched, on the events that drew it.
+    Every augmentation runs on the whole batch and each event keeps the view it drew: fixed
+    shapes and no data-dependent indexing, so that the step never waits for the device.
 
     Parameters
     ----------
@@ -322,11 +327,10 @@ class OneOf(Augmentation):
         if len(self.augmentations) == 1:
             return self.augmentations[0](events, generator=generator)
         choice = torch.randint(
-            len(self.augmentations), (len(events),), generator=generator, device=events.device
+            len(self.augmentations), (len(events), 1, 1), generator=generator,
+            device=events.device,
         )
-        out = events.clone()
+        out = events
         for k, augmentation in enumerate(self.augmentations):
-            chosen = choice == k
-            if chosen.any():
-                out[chosen] = augmentation(events[chosen], generator=generator)
+            out = torch.where(choice == k, augmentation(events, generator=generator), out)
         return out

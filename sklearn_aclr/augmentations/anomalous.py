@@ -11,7 +11,6 @@ trivial cue instead of the physics.
 import math
 
 import torch
-import torch.nn.functional as F
 
 from sklearn_aclr.augmentations._base import (
     CLASS,
@@ -140,8 +139,8 @@ class CollinearSplit(Augmentation):
             parent = torch.argsort(priority, dim=1)  # (B, n), splittable first
             free = torch.argsort((present[:, slots]).long(), dim=1, stable=True)  # free first
             active = torch.arange(n, device=events.device) < counts[:, k : k + 1]  # (B, n)
-            to_parent = F.one_hot(parent, n).to(events.dtype) * active.unsqueeze(-1)  # (B, j, s)
-            to_free = F.one_hot(free, n).to(events.dtype) * active.unsqueeze(-1)
+            to_parent = _one_hot(parent, n, events.dtype) * active.unsqueeze(-1)  # (B, j, s)
+            to_free = _one_hot(free, n, events.dtype) * active.unsqueeze(-1)
 
             parent_rows = torch.gather(block, 1, parent.unsqueeze(-1).expand_as(block))
             parent_pt = parent_rows[..., PT].clamp(min=1e-6)
@@ -234,6 +233,12 @@ class ScalePT(Augmentation):
         out = _rescale_pt(events, scaled, torch.where(fails, 1 / factor, factor))
         kept = ~scaled | (out[..., PT] >= table.pt_min)
         return sort_slots(empty_slots(out, kept), table)
+
+
+def _one_hot(index, n, dtype):
+    """``F.one_hot(index, n)`` as ``dtype``, without its range check, which reads the indices
+    back to the host (they are argsort outputs, in range by construction)."""
+    return (index.unsqueeze(-1) == torch.arange(n, device=index.device)).to(dtype)
 
 
 def _rescale_pt(events, selected, factor):

@@ -104,16 +104,22 @@ class EncoderLayer(nn.Module):
 
     def forward(self, x, index, key_mask):
         """``x``: (T, D) tokens; ``index``: (T,) their places in the padded (B * n_max)
-        layout; ``key_mask``: (B, 1, 1, n_max), True where a key is an object."""
+        layout; ``key_mask``: (B, 1, 1, n_max), True where a key is an object.
+
+        ``index=None`` takes ``x`` padded already, (B, n_max, D): every slot is computed,
+        with fixed shapes and no indexing that depends on the data (the GPU path)."""
         n_events, n_max = key_mask.shape[0], key_mask.shape[-1]
-        width = x.shape[1]
+        width = x.shape[-1]
         p = self.dropout if self.training else 0.0
-        qkv = self.qkv(self.norm1(x))  # (T, 3D)
-        padded = qkv.new_zeros(n_events * n_max, 3 * width).index_copy(0, index, qkv)
-        q, k, v = padded.view(n_events, n_max, 3, self.n_heads, -1).permute(2, 0, 3, 1, 4)
+        qkv = self.qkv(self.norm1(x))  # (T, 3D), or (B, n_max, 3D)
+        if index is not None:
+            qkv = qkv.new_zeros(n_events * n_max, 3 * width).index_copy(0, index, qkv)
+        q, k, v = qkv.view(n_events, n_max, 3, self.n_heads, -1).permute(2, 0, 3, 1, 4)
         attended = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask, dropout_p=p)
         attended = attended.transpose(1, 2).reshape(n_events * n_max, width)
-        x = x + F.dropout(self.out(attended.index_select(0, index)), p, self.training)
+        if index is not None:
+            attended = attended.index_select(0, index)
+        x = x + F.dropout(self.out(attended.view_as(x)), p, self.training)
         hidden = F.dropout(F.relu(self.linear1(self.norm2(x))), p, self.training)
         return x + F.dropout(self.linear2(hidden), p, self.training)
 
@@ -198,9 +204,23 @@ class AnomalyCLREncoder(nn.Module):
                 head.append(nn.ReLU())
         self.head = nn.Sequential(*head)
 
+    # Pack the present objects (True), compute every slot with fixed shapes (False), or
+    # choose by device ("auto"): packing does a third of the work on typical events but needs
+    # the host to read the batch's largest object count; on a GPU, where waiting for the
+    # device costs more than computing empty slots, the fixed shapes win.
+    packing = "auto"
+
+    def packs(self, events):
+        """Whether :meth:`pooled` packs the objects of ``events`` (see ``packing``)."""
+        if self.packing != "auto":
+            return bool(self.packing)
+        return events.device.type == "cpu"
+
     def pooled(self, events):  # (B, N, F + 1) -> (B, d_model)
         tokens, types, pad_mask = self.featurizer(events)
         present = ~pad_mask
+        if not self.packs(events):
+            return self._pooled_padded(tokens, types, present)
         # Pack the objects: event b's k-th object goes to place b * n_max + k of a padded
         # layout just wide enough for the fullest event of the batch.
         counts = present.sum(1)
@@ -218,6 +238,20 @@ class AnomalyCLREncoder(nn.Module):
         x = self.norm(x)
         pooled = x.new_zeros(len(events) * n_max, x.shape[1]).index_copy(0, index, x)
         return pooled.view(len(events), n_max, -1).sum(1)  # (B, D)
+
+    def _pooled_padded(self, tokens, types, present):
+        """:meth:`pooled` with every slot computed: fixed shapes, no host synchronisation.
+        Empty slots are masked as keys and left out of the sum, so the result is the packed
+        one (up to rounding)."""
+        # An event without objects would have no keys: let it attend to its empty slots; it
+        # has no tokens to sum either, and pools to zero as in the packed path.
+        keys = present | ~present.any(dim=1, keepdim=True)
+        key_mask = keys.view(len(tokens), 1, 1, -1)
+        x = self.embed(tokens) + self.type_embed(types)  # (B, N, D)
+        for layer in self.layers:
+            x = layer(x, None, key_mask)
+        x = self.norm(x)
+        return (x * present.unsqueeze(-1).to(x.dtype)).sum(1)  # (B, D)
 
     def raw(self, events):  # (B, N, F + 1) -> (B, N * R)
         """The events' standardised raw features, flattened: for collider events a presence
