@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.callbacks import ProgressBar
 from skorch.dataset import ValidSplit
 
+from sklearn_aclr import _nets
 from sklearn_aclr._callbacks import FiniteLoss, ResumableEarlyStopping
 from sklearn_aclr._checkpoint import (
     CheckpointStore,
@@ -29,7 +30,7 @@ from sklearn_aclr._checkpoint import (
     sigterm_received,
     sigterm_stops_training,
 )
-from sklearn_aclr._nets import EventDataset, collate_events
+from sklearn_aclr._nets import BlockShuffleSampler, BlockValidSplit, EventDataset, collate_events
 from sklearn_aclr._torch_utils import (
     apply_in_batches,
     resolve_device,
@@ -115,13 +116,33 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         if self.checkpoint is not None:
             store = CheckpointStore(self.checkpoint, fingerprint(self, data), self.device_)
 
-        def make_net():
-            return self._make_net(module_kwargs(), seed, len(data))
+        streamed = _nets.reads_in_blocks(data)
 
-        self.net_ = train(self, make_net, EventDataset(data), seed, store)
+        def make_net():
+            net = self._make_net(module_kwargs(), seed, len(data))
+            if streamed:
+                net.set_params(**self._streaming_kwargs(len(data), seed))
+            return net
+
+        dataset = EventDataset(data, cached_blocks=_nets.BUFFER + 2 if streamed else None)
+        self.net_ = train(self, make_net, dataset, seed, store)
         self.loss_curve_, self.validation_loss_curve_ = loss_curves(self.net_)
         self.n_epochs_ = len(self.loss_curve_)
         return self
+
+    def _streaming_kwargs(self, n_events, seed):
+        """Net arguments for training on a large event source: block-shuffled reading, and a
+        validation split of whole blocks, so that an epoch reads the file in large pieces
+        (see :func:`sklearn_aclr._nets.reads_in_blocks`)."""
+        n_train, _ = split_sizes(n_events, self.early_stopping, self.validation_fraction)
+        kwargs = dict(
+            iterator_train__shuffle=False,
+            iterator_train__sampler=BlockShuffleSampler(
+                n_train, torch.Generator().manual_seed(seed)),
+        )
+        if self.early_stopping:
+            kwargs["train_split"] = BlockValidSplit(self.validation_fraction, seed)
+        return kwargs
 
     def _training_kwargs(self, seed, *, device, callbacks=()):
         """Keyword arguments of the skorch net that both estimators share.

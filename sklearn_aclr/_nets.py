@@ -5,6 +5,9 @@ The nets override only skorch's documented hooks (``infer``, ``get_loss``, and t
 build them in ``fit``.
 """
 
+import collections
+import math
+
 import numpy as np
 import torch
 from skorch import NeuralNet
@@ -20,7 +23,8 @@ from sklearn_aclr._precision import MixedPrecisionMixin
 from sklearn_aclr._sources import is_source
 from sklearn_aclr._torch_utils import to_device, unwrapped
 
-__all__ = ["AnomalyCLRNet", "AutoEncoderNet", "EventDataset", "collate_events"]
+__all__ = ["AnomalyCLRNet", "AutoEncoderNet", "BlockShuffleSampler", "BlockValidSplit",
+           "EventDataset", "collate_events"]
 
 # FiniteLoss and ResumableEarlyStopping lived here until the callbacks got a module of their
 # own: models pickled before then name them here, and still load.
@@ -54,13 +58,17 @@ class EventDataset(torch.utils.data.Dataset):
     """Training data of any size as skorch reads it: ``(x, 0)`` pairs, like skorch's Dataset
     with ``y=None``, from an array or an event source alike.
 
-    A batch is read with one ``__getitems__`` call (one fancy index of an array, one sorted
-    read of a file), which skorch's validation split (a ``Subset``) and the DataLoader pass
-    through, instead of one read per event.
+    A batch is read with one ``__getitems__`` call (one fancy index of an array), which
+    skorch's validation split (a ``Subset``) and the DataLoader pass through, instead of one
+    read per event. An event source is read in whole blocks of ``BLOCK`` contiguous events,
+    each read once and kept while the batches drawn from it are served: with
+    :class:`BlockShuffleSampler` an epoch reads the file once, in large contiguous pieces.
     """
 
-    def __init__(self, data):
+    def __init__(self, data, cached_blocks=None):
         self.data = data
+        self.cached_blocks = cached_blocks
+        self._blocks = collections.OrderedDict()
 
     def __len__(self):
         return len(self.data)
@@ -69,11 +77,109 @@ class EventDataset(torch.utils.data.Dataset):
         return self.data[index], _NO_TARGET
 
     def __getitems__(self, indices):
-        if is_source(self.data):
-            rows = np.asarray(self.data.__getitems__(indices))
-        else:
-            rows = self.data[np.asarray(indices, dtype=np.int64)]
+        indices = np.asarray(indices, dtype=np.int64)
+        if not is_source(self.data):
+            return EventBatch(self.data[indices])
+        if self.cached_blocks is None:
+            return EventBatch(np.asarray(self.data.__getitems__(indices)))
+        block = indices // BLOCK
+        rows = None
+        for k in np.unique(block):
+            chosen = block == k
+            events = self._block(int(k))[indices[chosen] - k * BLOCK]
+            if rows is None:
+                rows = np.empty((len(indices), *events.shape[1:]), dtype=events.dtype)
+            rows[chosen] = events
         return EventBatch(rows)
+
+    def _block(self, k):
+        """Block ``k`` of the source, read once while it stays among the last used."""
+        if k in self._blocks:
+            self._blocks.move_to_end(k)
+        else:
+            self._blocks[k] = np.asarray(self.data[k * BLOCK : (k + 1) * BLOCK])
+            while len(self._blocks) > self.cached_blocks:
+                self._blocks.popitem(last=False)
+        return self._blocks[k]
+
+    def __getstate__(self):  # the cache is not part of the data
+        return {**self.__dict__, "_blocks": collections.OrderedDict()}
+
+
+BLOCK = 4096  # events per block of a streamed source: ~1.2 MB of ADC2021 events
+BUFFER = 16  # blocks shuffled together, and kept in memory while their batches are read
+
+
+def reads_in_blocks(data):
+    """Whether training reads ``data`` in blocks: a source of more events than one shuffle
+    buffer holds. A smaller source is read like an array, with the same shuffling and
+    validation split, so that it trains to the same model as the array in memory."""
+    return is_source(data) and len(data) > BUFFER * BLOCK
+
+
+class BlockShuffleSampler(torch.utils.data.Sampler):
+    """Shuffled order for reading a file: blocks in random order, events shuffled within a
+    buffer of blocks.
+
+    Each epoch permutes the ``BLOCK``-event blocks of ``0 .. n - 1``, takes them ``BUFFER``
+    at a time and yields the events of each group in random order. A batch thus mixes events
+    from up to ``BUFFER`` distant places of the file, and each block is read once per epoch
+    (:class:`EventDataset` keeps the group's blocks while it is served).
+
+    Parameters
+    ----------
+    n : int
+        Number of events.
+    generator : torch.Generator
+        Source of the permutations; its state is part of a pickled net, so that a resumed
+        fit continues the same order.
+    """
+
+    def __init__(self, n, generator):
+        self.n = n
+        self.generator = generator
+
+    def __len__(self):
+        return self.n
+
+    def __iter__(self):
+        n_blocks = -(-self.n // BLOCK)
+        order = torch.randperm(n_blocks, generator=self.generator).tolist()
+        for start in range(0, n_blocks, BUFFER):
+            group = [torch.arange(k * BLOCK, min((k + 1) * BLOCK, self.n))
+                     for k in order[start : start + BUFFER]]
+            events = torch.cat(group)
+            yield from events[torch.randperm(len(events), generator=self.generator)].tolist()
+
+
+class BlockValidSplit:
+    """skorch's ``train_split`` for streamed data: the validation events are whole blocks of
+    contiguous events, chosen at random, so that both sides are read in large pieces.
+
+    ``ceil(fraction * n)`` events are held out, as by skorch's ``ValidSplit``: the chosen
+    blocks, the last of them cut to size.
+
+    Parameters
+    ----------
+    fraction : float
+        Share of the events held out.
+    random_state : int
+        Seed of the choice of blocks.
+    """
+
+    def __init__(self, fraction, random_state):
+        self.fraction = fraction
+        self.random_state = random_state
+
+    def __call__(self, dataset, y=None, **kwargs):
+        n = len(dataset)
+        n_valid = math.ceil(self.fraction * n)
+        blocks = np.random.default_rng(self.random_state).permutation(-(-n // BLOCK))
+        chosen = np.concatenate([np.arange(k * BLOCK, min((k + 1) * BLOCK, n)) for k in blocks])
+        valid = np.sort(chosen[:n_valid])
+        train = np.setdiff1d(np.arange(n), valid, assume_unique=True)
+        return (torch.utils.data.Subset(dataset, train.tolist()),
+                torch.utils.data.Subset(dataset, valid.tolist()))
 
 
 _NO_TARGET = np.float32(0)
