@@ -44,6 +44,9 @@ from sklearn_aclr.persistence import PersistenceMixin
 
 __all__ = ["BaseNetEstimator"]
 
+# inference_batch_size="auto": {on a GPU: events per batch}.
+AUTO_INFERENCE_BATCH = {False: 1024, True: 16384}
+
 
 class BaseNetEstimator(PersistenceMixin, BaseEstimator):
     """Base class of the estimators that own a skorch net, ``net_``, built in ``fit``.
@@ -58,7 +61,8 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "inference_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "inference_batch_size": [Interval(Integral, 1, None, closed="left"),
+                                 StrOptions({"auto"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -201,9 +205,17 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         device has moved there (skorch moves it, with a DeviceWarning).
         """
         return apply_in_batches(
-            unwrapped(self.net_.module_), X, fn, batch_size=self.inference_batch_size,
+            unwrapped(self.net_.module_), X, fn, batch_size=self._inference_batch(),
             device=self.net_._device(), precision=self.precision, on_batch=on_batch,
         )
+
+    def _inference_batch(self):
+        """``inference_batch_size``, with "auto" resolved by the device of the module: large
+        batches keep a GPU busy; on a CPU 1,024 measured fastest (the packed encoder pads
+        each batch to its fullest event)."""
+        if self.inference_batch_size != "auto":
+            return self.inference_batch_size
+        return AUTO_INFERENCE_BATCH[torch.device(self.net_._device()).type == "cuda"]
 
 
 def train(estimator, make_net, data, seed, store=None):

@@ -56,8 +56,7 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
         Decoupled weight decay of AdamW.
     batch_size : int, default=256
         Events per training step.
-    inference_batch_size : int, default=1024
-        Events per batch when scoring; it bounds memory and does not change the scores.
+    %(inference_batch_size)s
     max_epochs : int, default=100
         Upper bound on training epochs.
     early_stopping : bool, default=True
@@ -146,7 +145,7 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
         lr=1e-3,
         weight_decay=0.0,
         batch_size=256,
-        inference_batch_size=1024,
+        inference_batch_size="auto",
         max_epochs=100,
         early_stopping=True,
         validation_fraction=0.1,

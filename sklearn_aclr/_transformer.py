@@ -110,8 +110,7 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         Decoupled weight decay of AdamW.
     batch_size : int, default=256
         Events per step; each brings 2 or 3 views. Larger batches give the loss more negatives.
-    inference_batch_size : int, default=1024
-        Events per batch in ``transform``; it bounds memory and does not change the output.
+    %(inference_batch_size)s
     max_epochs : int, default=50
         Upper bound on epochs.
     early_stopping : bool, default=True
@@ -223,7 +222,7 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         lr=5e-4,
         weight_decay=0.0,
         batch_size=256,
-        inference_batch_size=1024,
+        inference_batch_size="auto",
         max_epochs=50,
         early_stopping=True,
         validation_fraction=0.1,
