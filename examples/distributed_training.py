@@ -65,7 +65,9 @@ def main(argv=None):
     weights = torch.cat([p.detach().flatten().cpu() for p in clr.net_.module_.parameters()])
     report = {"process": accelerator.process_index, "n_processes": accelerator.num_processes,
               "weights_sum": float(weights.double().sum()),
-              "loss_curve": np.asarray(clr.loss_curve_).tolist()}
+              "loss_curve": np.asarray(clr.loss_curve_).tolist(),
+              "epoch_seconds": [float(d) for d in clr.net_.history[:, "dur"]],
+              "n_events": len(X)}
     (output / f"process{accelerator.process_index}.json").write_text(json.dumps(report))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
