@@ -11,6 +11,20 @@ import re
 __all__ = ["DOCS", "fill_doc"]
 
 DOCS = {
+    "display_attributes": """\
+ax_ : matplotlib.axes.Axes
+    Where the display drew.
+figure_ : matplotlib.figure.Figure
+    The figure of ``ax_``.
+line_ : matplotlib artist
+    What was drawn: the curve's line, or the histograms' patches.""",
+    "draw": """\
+name : str, default=None
+    Legend entry (for the score distributions: the signal's name).
+ax : matplotlib.axes.Axes, default=None
+    Where to draw; None makes a new figure through pyplot.
+**kwargs : dict
+    Passed to the matplotlib call that draws (``Axes.plot``, ``Axes.hist``).""",
     "features_to_score": """\
 X : array-like of shape (n_samples, n_features), or ADC2021Stream
     Events to score, in the features the scorer was fitted on (scaled events or

@@ -14,6 +14,7 @@ extra.
 
 import numpy as np
 
+from sklearn_aclr._docs import fill_doc
 from sklearn_aclr.metrics import (
     anomaly_roc_auc,
     get_anomaly_score,
@@ -44,11 +45,13 @@ def _axes(ax):
 
 class _CurveDisplay:
     """What the displays share: ``from_estimator`` reads the anomaly score off a fitted
-    estimator (with the right sign), then goes through ``from_predictions``."""
+    estimator (with the right sign) and goes through ``from_predictions``; ``plot`` prepares
+    the axes, lets the subclass ``_draw`` and keeps what it drew."""
 
     @classmethod
+    @fill_doc
     def from_estimator(cls, estimator, X, y, *, name=None, ax=None, **kwargs):
-        """Draw the curve of a fitted estimator's anomaly scores of ``X``.
+        """Draw the display of a fitted estimator's anomaly scores of ``X``.
 
         Parameters
         ----------
@@ -69,7 +72,8 @@ class _CurveDisplay:
 
         Returns
         -------
-        display : the display, with ``ax_``, ``figure_`` and the curve's arrays.
+        display
+            The display, with ``ax_``, ``figure_`` and the arrays it drew.
         """
         if name is None:
             last = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
@@ -77,13 +81,34 @@ class _CurveDisplay:
         return cls.from_predictions(y, get_anomaly_score(estimator, X), name=name, ax=ax,
                                     **kwargs)
 
-    def _finish(self, ax, line):
-        self.ax_, self.figure_, self.line_ = ax, ax.figure, line
-        if self.name is not None:
+    @fill_doc
+    def plot(self, ax=None, *, name=None, **kwargs):
+        """Draw the display.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, default=None
+            Where to draw; None makes a new figure through pyplot.
+        name : str, default=None
+            Legend entry; None keeps ``self.name``.
+        **kwargs : dict
+            Passed to the matplotlib call that draws.
+
+        Returns
+        -------
+        display
+            ``self``, with ``ax_``, ``figure_`` and ``line_`` set.
+        """
+        ax = _axes(ax)
+        self.name = self.name if name is None else name
+        self.line_ = self._draw(ax, **kwargs)
+        self.ax_, self.figure_ = ax, ax.figure
+        if ax.get_legend_handles_labels()[1]:
             ax.legend(loc="best", fontsize="small")
         return self
 
 
+@fill_doc
 class RejectionCurveDisplay(_CurveDisplay):
     """The ROC curve as physicists draw it: background rejection 1/eB (log axis) against the
     signal efficiency eS.
@@ -103,9 +128,7 @@ class RejectionCurveDisplay(_CurveDisplay):
 
     Attributes
     ----------
-    ax_ : matplotlib.axes.Axes
-    figure_ : matplotlib.figure.Figure
-    line_ : matplotlib.lines.Line2D
+    %(display_attributes)s
 
     Examples
     --------
@@ -131,21 +154,14 @@ class RejectionCurveDisplay(_CurveDisplay):
         self.name = name
 
     @classmethod
+    @fill_doc
     def from_predictions(cls, y_true, score, *, name=None, ax=None, **kwargs):
-        """Draw the curve of anomaly scores (higher = more anomalous).
+        """Draw the curve of anomaly scores.
 
         Parameters
         ----------
-        y_true : array-like of shape (n_samples,)
-            1 for signal, 0 for background.
-        score : array-like of shape (n_samples,)
-            Anomaly scores.
-        name : str, default=None
-            Legend entry.
-        ax : matplotlib.axes.Axes, default=None
-            Where to draw; None makes a new figure through pyplot.
-        **kwargs : dict
-            Passed to ``Axes.plot``.
+        %(labels_and_score)s
+        %(draw)s
 
         Returns
         -------
@@ -157,24 +173,7 @@ class RejectionCurveDisplay(_CurveDisplay):
                       thresholds=thresholds, auc=anomaly_roc_auc(y_true, score), name=name)
         return display.plot(ax=ax, **kwargs)
 
-    def plot(self, ax=None, *, name=None, **kwargs):
-        """Draw the curve.
-
-        Parameters
-        ----------
-        ax : matplotlib.axes.Axes, default=None
-            Where to draw; None makes a new figure through pyplot.
-        name : str, default=None
-            Legend entry; None keeps ``self.name``.
-        **kwargs : dict
-            Passed to ``Axes.plot``.
-
-        Returns
-        -------
-        display : RejectionCurveDisplay
-        """
-        ax = _axes(ax)
-        self.name = self.name if name is None else name
+    def _draw(self, ax, **kwargs):
         label = self.name
         if label is not None and self.auc is not None:
             label = f"{label} (AUC = {self.auc:.2f})"
@@ -182,9 +181,10 @@ class RejectionCurveDisplay(_CurveDisplay):
                           **kwargs)
         ax.set(yscale="log", xlim=(0, 1), xlabel="signal efficiency eS",
                ylabel="background rejection 1/eB")
-        return self._finish(ax, line)
+        return line
 
 
+@fill_doc
 class SICCurveDisplay(_CurveDisplay):
     """The significance improvement SIC = eS / sqrt(eB) against the signal efficiency eS.
 
@@ -203,9 +203,7 @@ class SICCurveDisplay(_CurveDisplay):
 
     Attributes
     ----------
-    ax_ : matplotlib.axes.Axes
-    figure_ : matplotlib.figure.Figure
-    line_ : matplotlib.lines.Line2D
+    %(display_attributes)s
 
     Examples
     --------
@@ -228,25 +226,18 @@ class SICCurveDisplay(_CurveDisplay):
         self.name = name
 
     @classmethod
+    @fill_doc
     def from_predictions(cls, y_true, score, *, min_background=10, name=None, ax=None,
                          **kwargs):
-        """Draw the SIC curve of anomaly scores (higher = more anomalous).
+        """Draw the SIC curve of anomaly scores.
 
         Parameters
         ----------
-        y_true : array-like of shape (n_samples,)
-            1 for signal, 0 for background.
-        score : array-like of shape (n_samples,)
-            Anomaly scores.
+        %(labels_and_score)s
         min_background : int, default=10
             Leave out working points passed by fewer background events, where eB and the
             SIC are statistical noise.
-        name : str, default=None
-            Legend entry.
-        ax : matplotlib.axes.Axes, default=None
-            Where to draw; None makes a new figure through pyplot.
-        **kwargs : dict
-            Passed to ``Axes.plot``.
+        %(draw)s
 
         Returns
         -------
@@ -258,32 +249,16 @@ class SICCurveDisplay(_CurveDisplay):
                       thresholds=thresholds, name=name)
         return display.plot(ax=ax, **kwargs)
 
-    def plot(self, ax=None, *, name=None, **kwargs):
-        """Draw the curve.
-
-        Parameters
-        ----------
-        ax : matplotlib.axes.Axes, default=None
-            Where to draw; None makes a new figure through pyplot.
-        name : str, default=None
-            Legend entry; None keeps ``self.name``.
-        **kwargs : dict
-            Passed to ``Axes.plot``.
-
-        Returns
-        -------
-        display : SICCurveDisplay
-        """
-        ax = _axes(ax)
-        self.name = self.name if name is None else name
+    def _draw(self, ax, **kwargs):
         label = self.name
         if label is not None and len(self.sic):
             label = f"{label} (max {np.max(self.sic):.2f})"
         (line,) = ax.plot(self.signal_efficiency, self.sic, label=label, **kwargs)
         ax.set(xlim=(0, 1), xlabel="signal efficiency eS", ylabel="SIC = eS / sqrt(eB)")
-        return self._finish(ax, line)
+        return line
 
 
+@fill_doc
 class ScoreDistributionDisplay(_CurveDisplay):
     """Histograms of the anomaly scores of background and signal, normalised to unit area.
 
@@ -300,10 +275,7 @@ class ScoreDistributionDisplay(_CurveDisplay):
 
     Attributes
     ----------
-    ax_ : matplotlib.axes.Axes
-    figure_ : matplotlib.figure.Figure
-    line_ : list of matplotlib patches
-        The two histograms, background first.
+    %(display_attributes)s
 
     Examples
     --------
@@ -325,27 +297,20 @@ class ScoreDistributionDisplay(_CurveDisplay):
         self.name = name
 
     @classmethod
+    @fill_doc
     def from_predictions(cls, y_true, score, *, bins=50, log_score=False, name=None, ax=None,
                          **kwargs):
         """Draw the score distributions of background (``y_true == 0``) and signal.
 
         Parameters
         ----------
-        y_true : array-like of shape (n_samples,)
-            1 for signal, 0 for background.
-        score : array-like of shape (n_samples,)
-            Anomaly scores.
+        %(labels_and_score)s
         bins : int or array-like, default=50
             Number of bins between the smallest and largest score, or the bin edges.
         log_score : bool, default=False
             Logarithmic bins and score axis, for positive scores such as reconstruction
             errors, which span decades.
-        name : str, default=None
-            Name of the signal in the legend.
-        ax : matplotlib.axes.Axes, default=None
-            Where to draw; None makes a new figure through pyplot.
-        **kwargs : dict
-            Passed to ``Axes.hist``.
+        %(draw)s
 
         Returns
         -------
@@ -355,13 +320,11 @@ class ScoreDistributionDisplay(_CurveDisplay):
         score = np.asarray(score, dtype=np.float64)
         if np.ndim(bins) == 0:
             low, high = score.min(), score.max()
-            if log_score:
-                if low <= 0:
-                    raise ValueError("log_score=True needs positive scores; the smallest is "
-                                     f"{low:g}.")
-                bins = np.geomspace(low, high, int(bins) + 1)
-            else:
-                bins = np.linspace(low, high, int(bins) + 1)
+            if log_score and low <= 0:
+                raise ValueError(f"log_score=True needs positive scores; the smallest is "
+                                 f"{low:g}.")
+            spacing = np.geomspace if log_score else np.linspace
+            bins = spacing(low, high, int(bins) + 1)
         display = cls(background=score[y_true == 0], signal=score[y_true == 1],
                       bins=np.asarray(bins), name=name)
         display.plot(ax=ax, **kwargs)
@@ -369,32 +332,13 @@ class ScoreDistributionDisplay(_CurveDisplay):
             display.ax_.set_xscale("log")
         return display
 
-    def plot(self, ax=None, *, name=None, **kwargs):
-        """Draw the histograms.
-
-        Parameters
-        ----------
-        ax : matplotlib.axes.Axes, default=None
-            Where to draw; None makes a new figure through pyplot.
-        name : str, default=None
-            Name of the signal; None keeps ``self.name``.
-        **kwargs : dict
-            Passed to ``Axes.hist``.
-
-        Returns
-        -------
-        display : ScoreDistributionDisplay
-        """
-        ax = _axes(ax)
-        self.name = self.name if name is None else name
+    def _draw(self, ax, **kwargs):
         style = {"histtype": "step", "density": True, **kwargs}
         patches = [ax.hist(values, bins=self.bins, label=label, **style)[2]
                    for values, label in ((self.background, "background"),
                                          (self.signal, self.name or "signal"))]
         ax.set(xlabel="anomaly score", ylabel="density", yscale="log")
-        self.ax_, self.figure_, self.line_ = ax, ax.figure, patches
-        ax.legend(loc="best", fontsize="small")
-        return self
+        return patches
 
 
 def plot_curve(ax, y_true, score, *, kind="rejection", label=None, min_background=10):
