@@ -1,8 +1,10 @@
 """The package's skorch nets: an autoencoder and a contrastive trainer of the encoder.
 
-The nets override only skorch's documented hooks (``infer``, ``get_loss``, and through
+The nets override only skorch's documented hooks (``infer``, ``get_loss``,
+``run_single_epoch`` through :class:`~sklearn_aclr._callbacks.DeferredLossMixin`, and through
 :class:`~sklearn_aclr._precision.MixedPrecisionMixin` the training step); the estimators
-build them in ``fit``.
+build them in ``fit``. The module also holds how training reads data: one batch at a time
+from arrays, in shuffled blocks from large event sources.
 """
 
 import collections
@@ -60,9 +62,10 @@ class EventDataset(torch.utils.data.Dataset):
 
     A batch is read with one ``__getitems__`` call (one fancy index of an array), which
     skorch's validation split (a ``Subset``) and the DataLoader pass through, instead of one
-    read per event. An event source is read in whole blocks of ``BLOCK`` contiguous events,
-    each read once and kept while the batches drawn from it are served: with
-    :class:`BlockShuffleSampler` an epoch reads the file once, in large contiguous pieces.
+    read per event. With ``cached_blocks`` (for large sources, see :func:`reads_in_blocks`)
+    an event source is read in whole blocks of ``BLOCK`` contiguous events, of which the last
+    ``cached_blocks`` used stay in memory: with :class:`BlockShuffleSampler` an epoch reads
+    each block of the file about once, in one contiguous read.
     """
 
     def __init__(self, data, cached_blocks=None):
