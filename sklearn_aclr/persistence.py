@@ -404,8 +404,9 @@ def save_pipeline(pipeline, path, *, overwrite=False):
 
     Parameters
     ----------
-    pipeline : sklearn.pipeline.Pipeline
-        A fitted pipeline.
+    pipeline : sklearn.pipeline.Pipeline or BackgroundOnly
+        A fitted pipeline; a fitted :class:`~sklearn_aclr.model_selection.BackgroundOnly`
+        (the ``best_estimator_`` of a search) is saved as the pipeline it fitted.
     path : str or path-like
         Directory to create. Written atomically: a failed save leaves nothing behind.
     overwrite : bool, default=False
@@ -434,6 +435,11 @@ def save_pipeline(pipeline, path, *, overwrite=False):
     from sklearn.pipeline import Pipeline
     from sklearn.utils.validation import check_is_fitted
 
+    from sklearn_aclr.model_selection import BackgroundOnly
+
+    if isinstance(pipeline, BackgroundOnly):
+        check_is_fitted(pipeline)
+        pipeline = pipeline.estimator_
     if not isinstance(pipeline, Pipeline):
         raise TypeError(f"save_pipeline takes a Pipeline; got {type(pipeline).__name__}. Save "
                         "a single estimator with its save method.")

@@ -88,7 +88,8 @@ def test_cross_validate_matches_a_manual_loop(labelled):
     assert np.mean(result["test_score"]) > 0.7
 
 
-def test_grid_search_with_refit_gives_a_detector_trained_on_background_only(labelled):
+def test_grid_search_with_refit_gives_a_detector_trained_on_background_only(labelled,
+                                                                           tmp_path):
     from sklearn.base import is_outlier_detector
 
     from sklearn_aclr.metrics import get_anomaly_score
@@ -108,6 +109,11 @@ def test_grid_search_with_refit_gives_a_detector_trained_on_background_only(labe
     np.testing.assert_array_equal(get_anomaly_score(best, X), get_anomaly_score(direct, X))
     np.testing.assert_array_equal(best.predict(X), direct.predict(X))
     np.testing.assert_array_equal(best.anomaly_score(X), -direct.score_samples(X))
+    # The winner saves as the pipeline it fitted.
+    from sklearn_aclr.persistence import load_pipeline, save_pipeline
+
+    loaded = load_pipeline(save_pipeline(best, tmp_path / "best"))
+    np.testing.assert_array_equal(loaded.score_samples(X), direct.score_samples(X))
     with pytest.raises(ValueError, match=r"y must hold 0 \(background\) and 1"):
         BackgroundOnly(pipe).fit(X, np.full(len(X), 2))
     with pytest.raises(ValueError, match="no background events"):
