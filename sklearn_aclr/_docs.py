@@ -11,6 +11,17 @@ import re
 __all__ = ["DOCS", "fill_doc"]
 
 DOCS = {
+    "three_view_loss": """\
+Parameters
+----------
+z, z_phys, z_anom : Tensor of shape (B, D)
+    Representations of the events, their physical and their anomalous views.
+temperature : float, default=0.1
+    ``tau``.
+
+Returns
+-------
+loss : Tensor, scalar""",
     "display_attributes": """\
 ax_ : matplotlib.axes.Axes
     Where the display drew.

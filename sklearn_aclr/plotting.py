@@ -207,14 +207,15 @@ class SICCurveDisplay(_CurveDisplay):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from matplotlib.figure import Figure
+    >>> from sklearn_aclr.metrics import sic_curve
     >>> from sklearn_aclr.plotting import SICCurveDisplay
-    >>> y = np.r_[np.zeros(500), np.ones(100)]
-    >>> score = np.r_[np.random.default_rng(0).normal(size=500), np.full(100, 1.5)]
-    >>> display = SICCurveDisplay.from_predictions(y, score, ax=Figure().subplots())
-    >>> round(float(display.sic.max()), 2)  # a cut at 1.5: eS = 1, eB = 29/500
-    4.15
+    >>> y, score = [0] * 50 + [1] * 5, list(range(50)) + [45.5] * 5
+    >>> eb, es, sic = sic_curve(y, score, min_background=4)
+    >>> display = SICCurveDisplay(signal_efficiency=es, sic=sic, background_efficiency=eb,
+    ...                           name="model").plot(Figure().subplots())
+    >>> round(float(display.sic.max()), 2)  # a cut at 45.5: eS = 1, eB = 4/50
+    3.54
     """
 
     def __init__(self, *, signal_efficiency, sic, background_efficiency=None, thresholds=None,
@@ -281,13 +282,18 @@ class ScoreDistributionDisplay(_CurveDisplay):
     --------
     >>> import numpy as np
     >>> from matplotlib.figure import Figure
+    >>> from sklearn.ensemble import IsolationForest
     >>> from sklearn_aclr.plotting import ScoreDistributionDisplay
-    >>> y = np.r_[np.zeros(500), np.ones(100)]
-    >>> score = np.r_[np.random.default_rng(0).normal(size=500), np.full(100, 1.5)]
-    >>> display = ScoreDistributionDisplay.from_predictions(y, score, name="Ato4l",
-    ...                                                     ax=Figure().subplots())
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(size=(400, 2)), rng.normal(3.0, size=(40, 2))]
+    >>> y = np.r_[np.zeros(400), np.ones(40)]
+    >>> forest = IsolationForest(random_state=0).fit(X[y == 0])
+    >>> display = ScoreDistributionDisplay.from_estimator(forest, X, y, name="shifted",
+    ...                                                   ax=Figure().subplots())
     >>> [text.get_text() for text in display.ax_.get_legend().get_texts()]
-    ['background', 'Ato4l']
+    ['background', 'shifted']
+    >>> bool(display.signal.mean() > display.background.mean())  # higher = more anomalous
+    True
     """
 
     def __init__(self, *, background, signal, bins, name=None):

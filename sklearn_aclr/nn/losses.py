@@ -10,6 +10,8 @@ this package.
 import torch
 import torch.nn.functional as F
 
+from sklearn_aclr._docs import fill_doc
+
 __all__ = ["anomclr_loss", "anomclr_plus_loss", "simclr_loss"]
 
 
@@ -79,6 +81,7 @@ def simclr_loss(z, z_phys, *, temperature=0.1):
     return F.cross_entropy(logits, partner)
 
 
+@fill_doc
 def anomclr_loss(z, z_phys, z_anom, *, temperature=0.1):
     """AnomCLR loss: pull the physical view in, push the anomalous view out.
 
@@ -90,16 +93,7 @@ def anomclr_loss(z, z_phys, z_anom, *, temperature=0.1):
     original event with its anomalous view, as in the authors' definition). The denominator
     runs over the other events' views, as in SimCLR without the positive.
 
-    Parameters
-    ----------
-    z, z_phys, z_anom : Tensor of shape (B, D)
-        Representations of the events, their physical and their anomalous views.
-    temperature : float, default=0.1
-        ``tau``.
-
-    Returns
-    -------
-    loss : Tensor, scalar
+    %(three_view_loss)s
 
     Examples
     --------
@@ -114,23 +108,15 @@ def anomclr_loss(z, z_phys, z_anom, *, temperature=0.1):
     return (torch.logsumexp(negatives, dim=1) - positive).mean()
 
 
+@fill_doc
 def anomclr_plus_loss(z, z_phys, z_anom, *, temperature=0.1):
     """AnomCLR+ loss: the AnomCLR numerator without a denominator.
 
     ``loss_i = -(p_i - q_i) / tau``, averaged over the 2B anchors, with ``p`` and ``q`` as in
     :func:`anomclr_loss`: the physical view is pulled in and the anomalous view pushed out, and
-    other events play no part.
+    other events play no part. The temperature only scales the loss here.
 
-    Parameters
-    ----------
-    z, z_phys, z_anom : Tensor of shape (B, D)
-        Representations of the events, their physical and their anomalous views.
-    temperature : float, default=0.1
-        ``tau``; here it only scales the loss.
-
-    Returns
-    -------
-    loss : Tensor, scalar
+    %(three_view_loss)s
 
     Examples
     --------
@@ -144,6 +130,7 @@ def anomclr_plus_loss(z, z_phys, z_anom, *, temperature=0.1):
     return -positive.mean()
 
 
+@fill_doc
 def anomclr_batch_loss(z, z_phys, z_anom, *, temperature=0.1):
     """AnomCLR with the anomalous views of every event among the negatives (a variant).
 
@@ -151,16 +138,7 @@ def anomclr_batch_loss(z, z_phys, z_anom, *, temperature=0.1):
     tau)`` over the anomalous views of all events ``k``, so that anomalous views are pushed
     away from every background event, not only from their own. Not in the paper.
 
-    Parameters
-    ----------
-    z, z_phys, z_anom : Tensor of shape (B, D)
-        Representations of the events, their physical and their anomalous views.
-    temperature : float, default=0.1
-        ``tau``.
-
-    Returns
-    -------
-    loss : Tensor, scalar
+    %(three_view_loss)s
 
     Examples
     --------
