@@ -256,7 +256,9 @@ def train(estimator, make_net, data, seed, store=None):
 def _continue(net, estimator, data, seed):
     """Continue training ``net`` until ``max_epochs`` epochs in all; False where there is
     nothing left to train (the epochs are done, or early stopping has stopped)."""
-    remaining = estimator.max_epochs - len(net.history)
+    # An epoch cut short by SIGTERM is in the history already, and is trained to its end.
+    cut_short = getattr(net, "resume_position_", None) is not None
+    remaining = estimator.max_epochs - len(net.history) + cut_short
     if remaining < 0:
         raise ValueError(
             f"max_epochs={estimator.max_epochs} is below the {len(net.history)} epochs "
@@ -294,10 +296,10 @@ def _handle_interruption(net, store=None):
     del net.history[-1]
     if store is not None and sigterm_received():
         warn(
-            f"SIGTERM arrived during epoch {epoch}: training stopped after the current batch. "
-            f"The checkpoint {store.path} holds the {epoch - 1} completed epochs; run the "
-            "same fit again (same parameters, same data, same checkpoint) to resume, for "
-            "example from a requeued job.",
+            f"SIGTERM arrived during epoch {epoch}: training stopped after batch "
+            f"{len(last['batches'])} of it, and the checkpoint {store.path} holds the state "
+            "there. Run the same fit again (same parameters, same data, same checkpoint) to "
+            "resume from the next batch, for example from a requeued job.",
             TrainingInterruptedWarning,
         )
         return True

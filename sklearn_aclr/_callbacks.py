@@ -111,10 +111,18 @@ class DeferredLossMixin:
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
+        batches = iter(self._start_epoch_order(iterator) if training else iterator)
+        position = getattr(self, "resume_position_", None) if training else None
+        done = 0
+        if position is not None:  # an epoch cut short by SIGTERM: skip the batches done
+            done = position["batches"]
+            for _ in range(done):
+                next(batches)
+            self.resume_position_ = None
         key = f"{prefix}_loss"
         first = len(self.history[-1]["batches"])
         losses = []
-        for batch in iterator:
+        for batch in batches:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             # A copy: a detached alias keeps the loss tensor, and with it the step's graph,
@@ -127,7 +135,24 @@ class DeferredLossMixin:
         values = torch.stack(losses).float().tolist() if losses else []  # the one sync
         for row, value in zip(self.history[-1]["batches"][first:], values):
             row[key] = value
-        self.history.record(f"{prefix}_batch_count", len(losses))
+        self.history.record(f"{prefix}_batch_count", done + len(losses))
+
+    def _start_epoch_order(self, iterator):
+        """Keep the states of the generators that order this epoch's batches (the
+        DataLoader's and its sampler's) in ``epoch_order_state_``, or, continuing an epoch
+        cut short, set them back to those states so that the epoch's order repeats."""
+        generators = []
+        for generator in (getattr(iterator, "generator", None),
+                          getattr(getattr(iterator, "sampler", None), "generator", None)):
+            if isinstance(generator, torch.Generator) and all(generator is not g
+                                                               for g in generators):
+                generators.append(generator)
+        if getattr(self, "resume_position_", None) is not None:
+            for generator, state in zip(generators, self.epoch_order_state_):
+                generator.set_state(state)
+        else:
+            self.epoch_order_state_ = [generator.get_state() for generator in generators]
+        return iterator
 
 
 class PlainLogMixin:

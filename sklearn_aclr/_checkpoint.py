@@ -13,10 +13,11 @@ pickle of the net, read only after the header matched: load checkpoints that you
 wrote, as you would any pickle.
 
 SIGTERM (what a batch system sends before it kills a preempted job) is handled during a fit
-with a checkpoint: the current batch finishes, training stops, and the signal then takes its
-usual course (the process ends, or the handler that was installed before runs). The
-checkpoint holds the last completed epoch, so a requeued job repeats at most one epoch and
-ends with the model an uninterrupted fit gives.
+with a checkpoint: the current batch finishes, the checkpoint is written there, in the middle
+of the epoch, training stops, and the signal then takes its usual course (the process ends,
+or the handler that was installed before runs). A requeued job goes on from the next batch
+and ends with the model an uninterrupted fit gives. A SIGKILL without warning loses the
+epoch in progress: the checkpoint then holds the last completed epoch.
 """
 
 import hashlib
@@ -160,7 +161,9 @@ class CheckpointStore:
     def save(self, net):
         """Write ``net`` atomically: to a file beside the checkpoint, renamed over it."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        position = getattr(net, "resume_position_", None)
         header = {"identity": self.identity, "epochs": len(net.history),
+                  "batches_into_last_epoch": position["batches"] if position else None,
                   "sklearn_aclr": __version__}
         tmp = self.directory / f".{FILENAME}.{os.getpid()}.tmp"
         store, net.checkpoint_store_ = _store(net), None  # the store stays out of the file
@@ -198,38 +201,64 @@ def global_rng_state(device):
 
 
 class EpochCheckpoint(Callback):
-    """Write the net's resumable state to its checkpoint at the end of every epoch, and stop
-    training after a batch once SIGTERM has arrived.
+    """Write the net's resumable state to its checkpoint at the end of every epoch, and in
+    the middle of one when SIGTERM arrives, then stop training.
 
     Every net of the package carries one; it acts only while ``net.checkpoint_store_`` (a
     :class:`CheckpointStore`, set by :func:`sklearn_aclr._base.train` for a fit with a
     checkpoint) is not None. The state written is the one an interrupted fit leaves: with
     early stopping the module holds the best weights and the stopper the last ones, as after
     ``on_train_end``, so that the warm-start continuation takes it up unchanged.
+
+    After SIGTERM the checkpoint is written at the end of the current training batch, with
+    ``resume_position_`` (the batches of the epoch done): a resumed fit rebuilds the epoch's
+    order of events from the generators' states at its start (``epoch_order_state_``, kept
+    by :class:`~sklearn_aclr._callbacks.DeferredLossMixin`), skips the batches done and goes
+    on from the next one, with the random streams where they were.
     """
 
+    def on_epoch_begin(self, net, **kwargs):
+        if getattr(net, "resume_position_", None) is not None:
+            # Continuing an epoch cut short: its row of the history goes on, not a new one.
+            del net.history[-1]
+
     def on_batch_end(self, net, training=None, **kwargs):
-        if training and _SIGTERM.received and _store(net) is not None:
-            raise KeyboardInterrupt  # skorch ends the fit cleanly, through on_train_end
+        store = _store(net)
+        if not (training and _SIGTERM.received and store is not None):
+            return
+        batches = net.history[-1]["batches"]
+        for row in batches:  # the losses read back so far, as the history holds them
+            if isinstance(row.get("train_loss"), torch.Tensor):
+                row["train_loss"] = row["train_loss"].item()
+        net.resume_position_ = {"batches": len(batches)}
+        try:
+            _save_resumable(net, store)
+        finally:
+            net.resume_position_ = None
+        raise KeyboardInterrupt  # skorch ends the fit cleanly, through on_train_end
 
     def on_epoch_end(self, net, **kwargs):
         store = _store(net)
-        if store is None:
-            return
-        stopper = dict(net.callbacks_).get("early_stopping")
-        swap = stopper is not None and stopper.load_best and stopper.best_model_weights_
-        current = deepcopy(net.module_.state_dict()) if swap else None
-        kept = getattr(stopper, "last_weights_", None)
-        net.rng_state_ = global_rng_state(store.device)
-        try:
-            if swap:
-                stopper.last_weights_ = current
-                net.module_.load_state_dict(stopper.best_model_weights_)
-            store.save(net)
-        finally:
-            if swap:
-                net.module_.load_state_dict(current)
-                stopper.last_weights_ = kept
+        if store is not None:
+            _save_resumable(net, store)
+
+
+def _save_resumable(net, store):
+    """``store.save(net)`` with the net as an interrupted fit leaves it (see above)."""
+    stopper = dict(net.callbacks_).get("early_stopping")
+    swap = stopper is not None and stopper.load_best and stopper.best_model_weights_
+    current = deepcopy(net.module_.state_dict()) if swap else None
+    kept = getattr(stopper, "last_weights_", None)
+    net.rng_state_ = global_rng_state(store.device)
+    try:
+        if swap:
+            stopper.last_weights_ = current
+            net.module_.load_state_dict(stopper.best_model_weights_)
+        store.save(net)
+    finally:
+        if swap:
+            net.module_.load_state_dict(current)
+            stopper.last_weights_ = kept
 
 
 def _store(net):

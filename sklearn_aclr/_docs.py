@@ -63,9 +63,10 @@ checkpoint : str or path-like, default=None
     ``verbose``, ``callbacks`` and ``inference_batch_size`` may differ) and the same data
     resumes from it and ends with the model that an uninterrupted fit gives; a checkpoint of
     another fit is refused with an error that names the difference. During such a fit,
-    SIGTERM lets the current batch finish, and then ends the process as it would have: a
-    preempted batch job loses at most one epoch. The file is a pickle: resume only from
-    checkpoints your own jobs wrote. See the user guide's "Reliability".""",
+    SIGTERM lets the current batch finish, writes the checkpoint there, and then ends the
+    process as it would have: a preempted batch job goes on from the next batch. The file is
+    a pickle: resume only from checkpoints your own jobs wrote. See "Reliability" in the
+    documentation.""",
     "verbose": """\
 verbose : int, default=0
     0 is silent; 1 reports each epoch's losses in one plain line, through

@@ -1,5 +1,6 @@
 """Checkpoints: a fit killed at any moment resumes to the model of an uninterrupted fit."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -10,9 +11,11 @@ import numpy as np
 import pytest
 from _tiny import TINY_ENCODER
 from checkpoint_job import make_job
+from skorch.callbacks import Callback
 
-from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler
+from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler, _checkpoint
 from sklearn_aclr.datasets import make_adc_events
+from sklearn_aclr.exceptions import TrainingInterruptedWarning
 
 JOB = Path(__file__).with_name("checkpoint_job.py")
 SMALL = dict(TINY_ENCODER, device="cpu", random_state=0)
@@ -85,6 +88,50 @@ def test_a_file_that_is_no_checkpoint_is_refused(events, tmp_path):
         AnomalyCLRTransformer(**SMALL, checkpoint=tmp_path).fit(events)
 
 
+class _Sigterm(Callback):
+    """Raises the package's SIGTERM flag after training batch ``batch`` of epoch ``epoch``,
+    as the signal handler would."""
+
+    def __init__(self, epoch, batch):
+        self.epoch, self.batch = epoch, batch
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        if (training and len(net.history) == self.epoch
+                and len(net.history[-1]["batches"]) == self.batch):
+            _checkpoint._SIGTERM.received = True
+
+
+def _header(path):
+    with open(path / "checkpoint.pkl", "rb") as handle:
+        handle.readline()
+        return json.loads(handle.readline())
+
+
+@pytest.mark.parametrize("early_stopping", [True, False])
+def test_sigterm_checkpoints_in_the_middle_of_an_epoch_and_resumes_from_the_next_batch(
+        events, tmp_path, monkeypatch, early_stopping):
+    # In this process the signal must not end pytest: the flag stands for it, and the
+    # re-raising of the signal after the fit is switched off.
+    monkeypatch.setattr(_checkpoint, "_deliver", lambda: None)
+    params = dict(SMALL, early_stopping=early_stopping, patience=5, batch_size=32, max_epochs=4)
+    straight = AnomalyCLRTransformer(**params).fit(events)
+    with pytest.warns(TrainingInterruptedWarning, match="after batch 3 of it.*resume from the "
+                                                        "next batch"):
+        AnomalyCLRTransformer(**params, checkpoint=tmp_path,
+                              callbacks=[_Sigterm(2, 3)]).fit(events)
+    header = _header(tmp_path)
+    assert (header["epochs"], header["batches_into_last_epoch"]) == (2, 3)
+    resumed = AnomalyCLRTransformer(**params, checkpoint=tmp_path).fit(events)
+    np.testing.assert_array_equal(resumed.loss_curve_, straight.loss_curve_)
+    if early_stopping:
+        np.testing.assert_array_equal(resumed.validation_loss_curve_,
+                                      straight.validation_loss_curve_)
+    np.testing.assert_array_equal(resumed.transform(events), straight.transform(events))
+    assert resumed.net_.history[1]["train_batch_count"] == straight.net_.history[1][
+        "train_batch_count"]
+    assert _header(tmp_path)["batches_into_last_epoch"] is None  # the finished fit's
+
+
 def test_the_sigterm_handler_is_restored_after_fit(events, tmp_path):
     before = signal.getsignal(signal.SIGTERM)
     AnomalyCLRTransformer(**SMALL, max_epochs=1, checkpoint=tmp_path).fit(events)
@@ -124,6 +171,7 @@ def test_sigterm_finishes_the_batch_keeps_the_checkpoint_and_ends_the_job(tmp_pa
     assert returncode == -signal.SIGTERM, stderr
     assert "SIGTERM arrived during epoch" in stderr and "to resume" in stderr
     assert not out.exists()
+    assert _header(tmp_path / "ckpt")["batches_into_last_epoch"] >= 1  # mid-epoch
     _run(tmp_path)
     np.testing.assert_array_equal(np.load(out), reference)
 
