@@ -43,3 +43,34 @@ def background():
 def labelled():
     """Background and a clearly different four-lepton signal, with labels."""
     return make_adc_events(400, 200, signal="four_leptons", random_state=1)
+
+
+# Small fitted models that several test modules read (the persistence, the extrapolation
+# guard, the training loop), fitted once per session.
+SMALL_SCORER = dict(hidden_layer_sizes=(16, 8), latent_dim=3, max_epochs=3, batch_size=64,
+                    device="cpu", random_state=0)
+
+
+@pytest.fixture(scope="session")
+def small_events():
+    """(400, 19, 4) background events."""
+    return make_adc_events(400, random_state=0)[0]
+
+
+@pytest.fixture(scope="session")
+def small_features(small_events):
+    """``small_events`` through the paper's EventScaler: (400, 57)."""
+    from sklearn_aclr import EventScaler
+
+    return EventScaler().fit_transform(small_events)
+
+
+@pytest.fixture(scope="session")
+def small_fitted(small_events, small_features):
+    """A tiny AnomalyCLRTransformer and AutoEncoderScorer fitted on the small events."""
+    from _tiny import TINY_ENCODER
+
+    from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer
+
+    clr = AnomalyCLRTransformer(**TINY_ENCODER, device="cpu", max_epochs=3, random_state=0)
+    return clr.fit(small_events), AutoEncoderScorer(**SMALL_SCORER).fit(small_features)

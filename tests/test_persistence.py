@@ -1,13 +1,19 @@
-"""Saved models find their class through the registry, never by running code from the file."""
+"""Saving and loading: pickles, weights plus cards (no code run from the files), classes found
+through the registry, whole pipelines."""
 
 import json
+import pickle
+from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
+import torch
 from _tiny import TINY_ENCODER
 
 import sklearn_aclr
-from sklearn_aclr.persistence import load_model
+from sklearn_aclr.exceptions import ModelVersionWarning
+from sklearn_aclr.persistence import load_model, read_card
 
 
 class AutoEncoderScorer(sklearn_aclr.AutoEncoderScorer):
@@ -100,3 +106,120 @@ def test_a_pipeline_step_with_an_untrusted_function_is_refused(tmp_path):
         load_pipeline(path)
     loaded = load_pipeline(path, trusted=["_operator.neg"])
     np.testing.assert_array_equal(loaded.score_samples(X), pipe.score_samples(X))
+
+
+# --- the package's estimators, saved and loaded -------------------------------------------
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_pickle_round_trip_gives_identical_outputs(small_fitted, small_events, small_features,
+                                                   tmp_path, dump):
+    clr, scorer = small_fitted
+    path = tmp_path / "model"
+    if dump == "pickle":
+        path.write_bytes(pickle.dumps((clr, scorer)))
+        clr2, scorer2 = pickle.loads(path.read_bytes())
+    else:
+        joblib.dump((clr, scorer), path)
+        clr2, scorer2 = joblib.load(path)
+    np.testing.assert_array_equal(clr2.transform(small_events), clr.transform(small_events))
+    np.testing.assert_array_equal(scorer2.score_samples(small_features),
+                                  scorer.score_samples(small_features))
+
+
+def test_save_load_gives_identical_outputs_and_a_full_card(small_fitted, small_events,
+                                                           small_features, tmp_path):
+    clr, scorer = small_fitted
+    clr_path, scorer_path = clr.save(tmp_path / "clr"), scorer.save(tmp_path / "ae")
+    assert sorted(p.name for p in clr_path.iterdir()) == ["card.json", "weights.pt"]
+
+    loaded = sklearn_aclr.AnomalyCLRTransformer.load(clr_path)
+    np.testing.assert_array_equal(loaded.transform(small_events), clr.transform(small_events))
+    assert loaded.get_params() == clr.get_params()
+    np.testing.assert_array_equal(loaded.loss_curve_, clr.loss_curve_)
+    loaded_scorer = sklearn_aclr.AutoEncoderScorer.load(scorer_path)
+    np.testing.assert_array_equal(loaded_scorer.score_samples(small_features),
+                                  scorer.score_samples(small_features))
+    np.testing.assert_array_equal(loaded_scorer.predict(small_features),
+                                  scorer.predict(small_features))
+    assert loaded_scorer.offset_ == scorer.offset_
+
+    # The weights are plain tensors: torch's safe loader reads them.
+    weights = torch.load(clr_path / "weights.pt", weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in weights.values())
+    card = read_card(clr_path)
+    assert set(card["versions"]) >= {"sklearn_aclr", "torch", "skorch", "sklearn", "numpy"}
+    assert card["layout"] == "adc2021" and card["params"]["d_model"] == 16
+    jet_pt = card["training_summary"]["features"]["jet_pt"]
+    present = small_events[:, 9:, 3] != 0
+    assert jet_pt["min"] == pytest.approx(small_events[:, 9:, 0][present].min())
+    assert jet_pt["max"] == pytest.approx(small_events[:, 9:, 0][present].max())
+    assert len(jet_pt["quantiles"]) == len(card["training_summary"]["quantile_levels"])
+    assert card["training_summary"]["features"]["n_jet"]["max"] == present.sum(1).max()
+
+
+def test_save_keeps_what_json_cannot_hold_out_of_the_card(small_events, tmp_path):
+    clr = sklearn_aclr.AnomalyCLRTransformer(**TINY_ENCODER, device="cpu", max_epochs=1,
+                                            random_state=np.random.RandomState(0))
+    clr.fit(small_events)
+    card = read_card(clr.save(tmp_path / "clr"))
+    assert card["params"]["random_state"] is None
+    assert "RandomState" in card["unsaved_params"]["random_state"]
+
+
+def test_load_warns_when_the_versions_differ(small_fitted, tmp_path):
+    path = small_fitted[1].save(tmp_path / "ae")
+    card = json.loads((path / "card.json").read_text())
+    card["versions"]["sklearn_aclr"] = "0.0.1"
+    (path / "card.json").write_text(json.dumps(card))
+    with pytest.warns(ModelVersionWarning, match="saved by sklearn-aclr 0.0.1"):
+        sklearn_aclr.AutoEncoderScorer.load(path)
+
+
+class _Payload:
+    def __reduce__(self):
+        return (Path.touch, (Path(_Payload.target),))
+
+
+def test_loading_never_runs_code_from_the_files(small_fitted, tmp_path):
+    path = small_fitted[1].save(tmp_path / "ae")
+    _Payload.target = str(tmp_path / "pwned")
+    torch.save({"weights": _Payload()}, path / "weights.pt")
+    with pytest.raises(ValueError, match="could not be read as plain tensors"):
+        load_model(path)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_save_is_atomic(small_fitted, tmp_path, monkeypatch):
+    scorer = small_fitted[1]
+    path = scorer.save(tmp_path / "ae")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        scorer.save(path)
+    scorer.save(path, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ae"]
+
+    def broken_save(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        scorer.save(tmp_path / "other")
+    with pytest.raises(OSError, match="disk full"):
+        scorer.save(path, overwrite=True)
+    # Nothing half-written: no new model, no staging folder, the old model intact.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ae"]
+    sklearn_aclr.AutoEncoderScorer.load(path)
+
+
+def test_load_errors_say_what_is_wrong(small_fitted, tmp_path):
+    path = small_fitted[1].save(tmp_path / "ae")
+    with pytest.raises(TypeError, match="holds a AutoEncoderScorer; load it with"):
+        sklearn_aclr.AnomalyCLRTransformer.load(path)
+    with pytest.raises(FileNotFoundError, match="has no card.json"):
+        load_model(tmp_path)
+    card = json.loads((path / "card.json").read_text())
+    (path / "card.json").write_text(json.dumps({**card, "format_version": 99}))
+    with pytest.raises(ValueError, match="Upgrade sklearn-aclr"):
+        load_model(path)
+    (path / "card.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_model(path)
