@@ -47,10 +47,6 @@ def labelled():
 
 # Small fitted models that several test modules read (the persistence, the extrapolation
 # guard, the training loop), fitted once per session.
-SMALL_SCORER = dict(hidden_layer_sizes=(16, 8), latent_dim=3, max_epochs=3, batch_size=64,
-                    device="cpu", random_state=0)
-
-
 @pytest.fixture(scope="session")
 def small_events():
     """(400, 19, 4) background events."""
@@ -68,9 +64,6 @@ def small_features(small_events):
 @pytest.fixture(scope="session")
 def small_fitted(small_events, small_features):
     """A tiny AnomalyCLRTransformer and AutoEncoderScorer fitted on the small events."""
-    from _tiny import TINY_ENCODER
+    from _tiny import tiny_scorer, tiny_transformer
 
-    from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer
-
-    clr = AnomalyCLRTransformer(**TINY_ENCODER, device="cpu", max_epochs=3, random_state=0)
-    return clr.fit(small_events), AutoEncoderScorer(**SMALL_SCORER).fit(small_features)
+    return tiny_transformer().fit(small_events), tiny_scorer().fit(small_features)

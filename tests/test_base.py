@@ -6,36 +6,10 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from _tiny import TINY_ENCODER
-from conftest import SMALL_SCORER
+from _tiny import tiny_scorer, tiny_transformer
 from skorch.callbacks import Callback
 
-from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer
 from sklearn_aclr.exceptions import TrainingInterruptedWarning
-
-SMALL = dict(TINY_ENCODER, device="cpu", random_state=0)
-
-
-def _transformer(**kwargs):
-    return AnomalyCLRTransformer(**{**SMALL, "max_epochs": 3, **kwargs})
-
-
-def _scorer(**kwargs):
-    return AutoEncoderScorer(**{**SMALL_SCORER, **kwargs})
-
-@pytest.fixture(scope="module")
-def events(small_events):
-    return small_events
-
-
-@pytest.fixture(scope="module")
-def features(small_features):
-    return small_features
-
-
-@pytest.fixture(scope="module")
-def fitted(small_fitted):
-    return small_fitted
 
 
 class _PoisonWeights(Callback):
@@ -50,11 +24,11 @@ class _PoisonWeights(Callback):
                 next(net.module_.parameters()).fill_(float("nan"))
 
 
-def test_a_nan_loss_stops_training_naming_the_epoch(events, fitted):
+def test_a_nan_loss_stops_training_naming_the_epoch(small_events, small_fitted):
     with pytest.raises(FloatingPointError, match=r"loss became nan in epoch 2.*lower lr"):
-        _transformer(callbacks=[_PoisonWeights(2)]).fit(events)
+        tiny_transformer(callbacks=[_PoisonWeights(2)]).fit(small_events)
     # The scorer trains through the same loop, with the same check.
-    assert "finite_loss" in dict(fitted[1].net_.callbacks_)
+    assert "finite_loss" in dict(small_fitted[1].net_.callbacks_)
 
 
 class _Interrupt(Callback):
@@ -76,43 +50,43 @@ class _Interrupt(Callback):
             raise KeyboardInterrupt
 
 
-def test_keyboard_interrupt_keeps_the_best_weights(events):
+def test_keyboard_interrupt_keeps_the_best_weights(small_events):
     with pytest.warns(TrainingInterruptedWarning, match="interrupted during epoch 3"):
-        clr = _transformer(max_epochs=6, callbacks=[_Interrupt(3, batch=2)]).fit(events)
+        clr = tiny_transformer(max_epochs=6, callbacks=[_Interrupt(3, batch=2)]).fit(small_events)
     assert clr.n_epochs_ == 2 and len(clr.validation_loss_curve_) == 2
     stopper = dict(clr.net_.callbacks_)["early_stopping"]
     best = stopper.best_model_weights_
     assert stopper.best_epoch_ == 1 + int(np.argmin(clr.validation_loss_curve_))
     for name, value in clr.net_.module_.state_dict().items():
         torch.testing.assert_close(value, best[name])
-    assert clr.transform(events).shape == (len(events), 16 + 95)  # pooled beside raw
+    assert clr.transform(small_events).shape == (len(small_events), 16 + 95)  # pooled beside raw
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("through_pickle", [False, True])
-def test_an_interrupted_fit_resumes_to_the_uninterrupted_result(events, through_pickle):
-    straight = _transformer(max_epochs=5).fit(events)
+def test_an_interrupted_fit_resumes_to_the_uninterrupted_result(small_events, through_pickle):
+    straight = tiny_transformer(max_epochs=5).fit(small_events)
 
-    first = _transformer(max_epochs=5, callbacks=[_Interrupt(2)]).fit(events)
+    first = tiny_transformer(max_epochs=5, callbacks=[_Interrupt(2)]).fit(small_events)
     assert first.n_epochs_ == 2
     if through_pickle:  # a checkpoint on disk, as a cluster job would keep it
         first = pickle.loads(pickle.dumps(first))
-    resumed = first.set_params(warm_start=True).fit(events)
+    resumed = first.set_params(warm_start=True).fit(small_events)
 
     assert resumed.n_epochs_ == 5
     np.testing.assert_array_equal(resumed.loss_curve_, straight.loss_curve_)
     np.testing.assert_array_equal(resumed.validation_loss_curve_,
                                   straight.validation_loss_curve_)
-    np.testing.assert_array_equal(resumed.transform(events), straight.transform(events))
+    np.testing.assert_array_equal(resumed.transform(small_events), straight.transform(small_events))
 
 
-def test_warm_start_continues_the_scorer(features):
-    straight = _scorer(max_epochs=6, early_stopping=False).fit(features)
-    resumed = _scorer(max_epochs=3, early_stopping=False).fit(features)
-    resumed.set_params(warm_start=True, max_epochs=6).fit(features)
+def test_warm_start_continues_the_scorer(small_features):
+    straight = tiny_scorer(max_epochs=6, early_stopping=False).fit(small_features)
+    resumed = tiny_scorer(max_epochs=3, early_stopping=False).fit(small_features)
+    resumed.set_params(warm_start=True, max_epochs=6).fit(small_features)
     np.testing.assert_array_equal(resumed.loss_curve_, straight.loss_curve_)
-    np.testing.assert_array_equal(resumed.score_samples(features),
-                                  straight.score_samples(features))
+    np.testing.assert_array_equal(resumed.score_samples(small_features),
+                                  straight.score_samples(small_features))
     assert resumed.offset_ == straight.offset_
     with pytest.raises(ValueError, match="max_epochs=2 is below the 6 epochs"):
-        resumed.set_params(max_epochs=2).fit(features)
+        resumed.set_params(max_epochs=2).fit(small_features)
