@@ -31,8 +31,11 @@ def flops_per_event(pipeline, events, device):
     # train() keeps PyTorch off its fused inference kernel, which the counter cannot see
     # through; under no_grad dropout only changes values, not the work.
     encoder.train(), autoencoder.train()
+    from sklearn_aclr._transformer import _REPRESENTATIONS
+
+    represent = _REPRESENTATIONS[clr.representation]  # what transform computes
     with torch.no_grad(), counter:
-        autoencoder(encoder(x))
+        autoencoder(represent(encoder, x))
     encoder.eval(), autoencoder.eval()
     return counter.get_total_flops() / len(events)
 

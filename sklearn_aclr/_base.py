@@ -197,9 +197,10 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
             verbose=int(self.verbose),
         )
 
-    def _apply(self, X, fn, on_batch=None):
+    def _apply(self, X, fn, on_batch=None, sort_key=None):
         """``fn(module, batch)`` over X (an array or an event source) in batches of
-        ``inference_batch_size``, without autograd; a numpy array.
+        ``inference_batch_size``, without autograd; a numpy array. ``sort_key`` orders the
+        events before batching (see :func:`~sklearn_aclr._torch_utils.apply_in_batches`).
 
         It runs where the module is: a net unpickled on a machine without the training
         device has moved there (skorch moves it, with a DeviceWarning).
@@ -207,6 +208,7 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         return apply_in_batches(
             unwrapped(self.net_.module_), X, fn, batch_size=self._inference_batch(),
             device=self.net_._device(), precision=self.precision, on_batch=on_batch,
+            sort_key=sort_key,
         )
 
     def _inference_batch(self):

@@ -14,6 +14,7 @@ from sklearn_aclr._layout import EventLayout
 from sklearn_aclr._nets import AnomalyCLRNet
 from sklearn_aclr._sources import iter_blocks
 from sklearn_aclr._summary import ExtrapolationGuard, SummaryCollector, event_columns
+from sklearn_aclr._torch_utils import unwrapped
 from sklearn_aclr._validation import validate_events
 from sklearn_aclr.augmentations import Compose, OneOf, default_augmentations, make_augmentation
 from sklearn_aclr.nn import AnomalyCLREncoder
@@ -36,6 +37,11 @@ def _pooled_and_raw(module, events):
 
 
 _REPRESENTATIONS = {"pooled+raw": _pooled_and_raw, "pooled": _pooled, "head": _head}
+
+
+def _n_objects(events):
+    """Objects per event of canonical events (class id last), for ordering inference."""
+    return (events[..., -1] != 0).sum(axis=-1)
 
 
 @fill_doc
@@ -424,7 +430,12 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         fn = _REPRESENTATIONS[self.representation]
         guard = ExtrapolationGuard(getattr(self, "training_summary_", None),
                                    event_columns(self.layout_), f"{type(self).__name__}.transform")
-        representations = self._apply(events, fn, on_batch=guard.update)
+        # The packed encoder pads each batch to its fullest event: batches of events with as
+        # many objects run fastest, so the events are ordered by their number of objects.
+        packs_on = getattr(unwrapped(self.net_.module_), "packs_on", None)
+        sort_key = (_n_objects if packs_on is not None and packs_on(self.net_._device())
+                    else None)
+        representations = self._apply(events, fn, on_batch=guard.update, sort_key=sort_key)
         guard.warn()
         return representations
 

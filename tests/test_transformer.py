@@ -250,3 +250,19 @@ def test_verbose_goes_through_logging_when_configured(labelled, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "sklearn_aclr"]
     assert len(lines) == 2 and lines[0].startswith("epoch 1: train_loss ")
     assert all("\x1b" not in line and "\r" not in line for line in lines)
+
+
+def test_inference_in_order_of_multiplicity_returns_outputs_in_input_order(fitted, labelled):
+    """On a CPU transform orders events by their number of objects (fuller batches run
+    faster); the outputs come back in the order of the input."""
+    from sklearn_aclr._torch_utils import apply_in_batches, unwrapped
+    from sklearn_aclr._transformer import _n_objects, _pooled_and_raw
+
+    X, _ = labelled
+    events = X.astype(np.float32)
+    module = unwrapped(fitted.net_.module_)
+    plain = apply_in_batches(module, events, _pooled_and_raw, batch_size=7, device="cpu")
+    ordered = apply_in_batches(module, events, _pooled_and_raw, batch_size=7, device="cpu",
+                               sort_key=_n_objects)
+    np.testing.assert_allclose(ordered, plain, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fitted.transform(X), plain, rtol=1e-5, atol=1e-5)

@@ -212,9 +212,13 @@ class AnomalyCLREncoder(nn.Module):
 
     def packs(self, events):
         """Whether :meth:`pooled` packs the objects of ``events`` (see ``packing``)."""
+        return self.packs_on(events.device)
+
+    def packs_on(self, device):
+        """Whether :meth:`pooled` packs the objects of events on ``device``."""
         if self.packing != "auto":
             return bool(self.packing)
-        return events.device.type == "cpu"
+        return torch.device(device).type == "cpu"
 
     def pooled(self, events):  # (B, N, F + 1) -> (B, d_model)
         tokens, types, pad_mask = self.featurizer(events)
