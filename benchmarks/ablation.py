@@ -76,6 +76,10 @@ CONFIGS = {
     # AnomCLR+ early-stops within a few epochs (its validation loss is flat): train it through.
     "loss=anomclr_plus,no_early_stopping": {"loss": "anomclr_plus", "early_stopping": False},
     "loss=anomclr_plus,anomalous=gentle": {"loss": "anomclr_plus", "anomalous": GENTLE},
+    # Physical views without jet energy smearing, which moves momentum into MET: does the
+    # invariance to MET changes it teaches cost h+ -> tau nu, whose signature is MET's shape?
+    "loss=anomclr_plus,physical=rotate,eta_phi": {
+        "loss": "anomclr_plus", "physical": ["rotate_phi", "smear_eta_phi"]},
     "loss=anomclr_batch": {"loss": "anomclr_batch"},
     "loss=simclr": {"loss": "simclr"},
     "jer=authors": {**FORMER_DEFAULT, "physical": AUTHORS_JER},
