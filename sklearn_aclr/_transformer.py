@@ -19,7 +19,7 @@ from sklearn_aclr._validation import validate_events
 from sklearn_aclr.augmentations import Compose, OneOf, default_augmentations, make_augmentation
 from sklearn_aclr.nn import AnomalyCLREncoder
 from sklearn_aclr.nn.losses import ContrastiveLoss
-from sklearn_aclr.preprocessing import ObjectMoments, fit_scaling
+from sklearn_aclr.preprocessing import ObjectMoments, fit_scaling, object_feature_names
 
 __all__ = ["AnomalyCLRTransformer"]
 
@@ -475,8 +475,7 @@ def _raw_feature_names(layout):
     """Names of the standardised raw features that ``"pooled+raw"`` appends."""
     if not layout.is_collider:
         return list(layout.slot_names)
-    features = ("present", "pt", "eta", "sinphi", "cosphi")
-    return [f"{slot}_{feature}" for slot in layout.slot_names for feature in features]
+    return object_feature_names(layout, sincos_phi=True, standard=True)
 
 
 def _drop_last(n_events, batch_size, early_stopping, validation_fraction):

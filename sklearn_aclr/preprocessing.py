@@ -181,12 +181,8 @@ class EventScaler(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         if not self.layout_.is_collider:
             return _check_feature_names_in(self, input_features)
-        features = list(self.layout_.features)
-        if self.phi_encoding == "sincos":
-            features[2:3] = ["sinphi", "cosphi"]
-        if self._standard:
-            features.insert(0, "present")
-        names = [f"{slot}_{feature}" for slot in self.layout_.slot_names for feature in features]
+        names = object_feature_names(self.layout_, sincos_phi=self.phi_encoding == "sincos",
+                                     standard=self._standard)
         return np.asarray(names, dtype=object)
 
     def __sklearn_tags__(self):
@@ -195,6 +191,18 @@ class EventScaler(TransformerMixin, BaseEstimator):
         # Output is float32 whatever the input, the dtype the torch models train in.
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def object_feature_names(layout, *, sincos_phi, standard):
+    """Names of the per-slot features of collider events, such as ``jet3_pt``: the columns of
+    :func:`scale_objects` (``standard=False``) or :func:`standard_objects` (``standard=True``,
+    a presence flag first), slot by slot."""
+    features = list(layout.features)
+    if sincos_phi:
+        features[2:3] = ["sinphi", "cosphi"]
+    if standard:
+        features.insert(0, "present")
+    return [f"{slot}_{feature}" for slot in layout.slot_names for feature in features]
 
 
 def scale_objects(events, center, scale, *, collider, sincos_phi):
