@@ -35,6 +35,7 @@ import torch
 from skorch.callbacks import Callback
 
 from sklearn_aclr._sources import is_source
+from sklearn_aclr._torch_utils import global_rng_state
 from sklearn_aclr._version import __version__
 
 __all__ = ["CheckpointStore", "EpochCheckpoint", "fingerprint", "sigterm_received",
@@ -190,14 +191,6 @@ def _fsync_directory(directory):
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def global_rng_state(device):
-    """torch's global random state now, as ``seeded`` records it at the end of a block."""
-    device = torch.device(device)
-    cuda = device.type == "cuda"
-    return {"cpu": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state(device.index or 0) if cuda else None}
 
 
 class EpochCheckpoint(Callback):

@@ -73,10 +73,16 @@ def seeded(seed, device, state=None):
                 torch.cuda.set_rng_state(state["cuda"], cuda[0])
         box = {}
         yield box
-        box["final_state"] = {
-            "cpu": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state(cuda[0]) if cuda else None,
-        }
+        box["final_state"] = global_rng_state(device)
+
+
+def global_rng_state(device):
+    """torch's global random state now: the CPU's, and ``device``'s where it is a GPU; the
+    ``state`` that :func:`seeded` continues from."""
+    device = torch.device(device)
+    cuda = device.type == "cuda"
+    return {"cpu": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state(device.index or 0) if cuda else None}
 
 
 def unwrapped(module):
