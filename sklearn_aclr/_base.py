@@ -11,7 +11,7 @@ on ``BaseBagging``.
 import math
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -234,19 +234,18 @@ def train(estimator, make_net, data, seed, store=None):
     net = estimator.net_ if estimator._resuming() else None
     if net is None and store is not None:
         net = store.load()
-    with sigterm_stops_training() if store is not None else _no_signals() as deliver:
+    with sigterm_stops_training() if store is not None else nullcontext(lambda: None) as deliver:
         if net is None:
             net = make_net()
             net.checkpoint_store_ = store
             with seeded(seed, estimator.device_) as rng:
                 net.fit(data, None)
+            net.rng_state_ = rng["final_state"]
         else:
             net.checkpoint_store_ = store
             if not _continue(net, estimator, data, seed):
                 net.checkpoint_store_ = None
                 return net
-            rng = {"final_state": net.rng_state_}
-        net.rng_state_ = rng["final_state"]
         interrupted = _handle_interruption(net, store)
         if store is not None and not interrupted:
             store.save(net)
@@ -278,11 +277,6 @@ def _continue(net, estimator, data, seed):
         net.resuming_ = False
     net.rng_state_ = rng["final_state"]
     return True
-
-
-@contextmanager
-def _no_signals():
-    yield lambda: None
 
 
 def _handle_interruption(net, store=None):
