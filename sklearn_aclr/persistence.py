@@ -436,6 +436,7 @@ def save_pipeline(pipeline, path, *, overwrite=False):
     from sklearn.utils.validation import check_is_fitted
 
     from sklearn_aclr.model_selection import BackgroundOnly
+    from sklearn_aclr.preprocessing import EventScaler
 
     if isinstance(pipeline, BackgroundOnly):
         check_is_fitted(pipeline)
@@ -457,8 +458,7 @@ def save_pipeline(pipeline, path, *, overwrite=False):
             elif isinstance(step, PersistenceMixin):
                 save_model(step, folder / entry)
                 steps.append({"name": name, "kind": "model", "path": entry})
-            elif type(step).__name__ == "EventScaler" and type(step).__module__.startswith(
-                    "sklearn_aclr"):
+            elif type(step) is EventScaler:  # a subclass may hold more: skops keeps it whole
                 steps.append({"name": name, "kind": "event_scaler", **_scaler_to_json(step)})
             else:
                 steps.append({"name": name, "kind": "skops", "path": f"{entry}.skops",
@@ -522,9 +522,9 @@ def load_pipeline(path, *, device="auto", trusted=None):
 
 def _scaler_to_json(scaler):
     names = getattr(scaler, "feature_names_in_", None)
+    params = scaler.get_params(deep=False)
     return {
-        "params": {**scaler.get_params(deep=False),
-                   "layout": _layout_to_json(scaler.get_params()["layout"])},
+        "params": {**params, "layout": _layout_to_json(params["layout"])},
         "layout_": _layout_to_json(scaler.layout_),
         "center_": np.asarray(scaler.center_).tolist(),
         "scale_": np.asarray(scaler.scale_).tolist(),
@@ -540,9 +540,7 @@ def _scaler_from_json(entry):
     params["layout"] = _layout_from_json(params["layout"])
     scaler = EventScaler(**params)
     scaler._validate_params()
-    layout = _layout_from_json(entry["layout_"])
-    scaler.layout_ = get_layout(layout, entry["n_features_in_"]) if isinstance(layout, str) \
-        else layout
+    scaler.layout_ = _layout_from_json(entry["layout_"])  # saved whole, as an EventLayout
     scaler.center_ = np.asarray(entry["center_"], dtype=np.float64)
     scaler.scale_ = np.asarray(entry["scale_"], dtype=np.float64)
     scaler.n_features_in_ = entry["n_features_in_"]
@@ -575,11 +573,12 @@ def _trusted_class(name):
 
 def _load_skops(file, trusted):
     sio = _skops()
-    untrusted = [name for name in sio.get_untrusted_types(file=file)
+    listed = sio.get_untrusted_types(file=file)
+    untrusted = [name for name in listed
                  if not _trusted_class(name) and name not in (trusted or ())]
     if untrusted:
         raise ValueError(
             f"{str(file)!r} holds types that are not trusted by default: {untrusted}. Check "
             "where the file comes from, then pass them as load_pipeline(..., trusted=[...])."
         )
-    return sio.load(file, trusted=sio.get_untrusted_types(file=file))
+    return sio.load(file, trusted=listed)
