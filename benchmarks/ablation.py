@@ -317,11 +317,19 @@ def append(log, rows):
 
 def table(log, metric="auc"):
     """Mean +- std per model and signal, and paired differences against the best raw model."""
-    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    return format_table([json.loads(line) for line in log.read_text().splitlines()], metric)
+
+
+def format_table(rows, metric="auc", models=None):
+    """The table of ``rows`` (dicts with model, signal, seed and ``metric``): per model and
+    signal the mean +- std over seeds and the paired difference to the strongest raw model
+    (``raw ...``) of the signal, with its standard error and t; the share of the gap to the
+    ``supervised`` rows closed. ``models`` orders the rows (all, sorted, by default)."""
     by = {}
     for row in rows:
         by.setdefault((row["model"], row["signal"]), {})[row["seed"]] = row[metric]
-    models = sorted({m for m, _ in by})
+    models = sorted({m for m, _ in by}) if models is None else [
+        m for m in models if any(k[0] == m for k in by)]
     signals = [s for s in SIGNALS if any(k[1] == s for k in by)]
     mean = {k: np.mean([v for v in d.values() if v is not None]) if any(
         v is not None for v in d.values()) else np.nan for k, d in by.items()}
@@ -329,7 +337,7 @@ def table(log, metric="auc"):
     best_raw = {s: max(raw_models, key=lambda m: mean.get((m, s), -np.inf)) for s in signals}
     lines = [f"metric: {metric}; strongest raw baseline per signal: "
              + ", ".join(f"{s}: {best_raw[s]}" for s in signals), ""]
-    header = f"{'model':58s}" + "".join(f"{s:>30s}" for s in signals) + f"{'gap closed':>12s}"
+    header = f"{'model':58s}" + "".join(f"{s:>36s}" for s in signals) + f"{'gap closed':>12s}"
     lines.append(header)
     for model in models:
         cells, closed = [], []
@@ -337,7 +345,7 @@ def table(log, metric="auc"):
             values = by.get((model, s), {})
             vals = [v for v in values.values() if v is not None]
             if not vals:
-                cells.append(f"{'-':>30s}")
+                cells.append(f"{'-':>36s}")
                 continue
             cell = f"{np.mean(vals):.3f}+-{np.std(vals, ddof=1) if len(vals) > 1 else 0:.3f}"
             reference = by.get((best_raw[s], s), {})
@@ -345,8 +353,9 @@ def table(log, metric="auc"):
                      if k in reference and values[k] is not None and reference[k] is not None]
             if model != best_raw[s] and len(diffs) > 1:
                 se = np.std(diffs, ddof=1) / np.sqrt(len(diffs))
-                cell += f" {np.mean(diffs):+.3f}({se:.3f})"
-            cells.append(f"{cell:>30s}")
+                t = np.mean(diffs) / se if se > 0 else np.inf
+                cell += f" {np.mean(diffs):+.3f}({se:.3f},t={t:.1f})"
+            cells.append(f"{cell:>36s}")
             sup = mean.get(("supervised", s))
             base = mean.get((best_raw[s], s))
             if sup is not None and base is not None and sup > base:
@@ -355,8 +364,8 @@ def table(log, metric="auc"):
         lines.append(f"{model:58s}" + "".join(cells) + f"{gap:>12s}")
     lines.append("")
     lines.append("cell: mean+-std over seeds, then the paired difference to the strongest raw "
-                 "baseline of the signal (standard error); gap closed: mean over signals of "
-                 "(model - baseline) / (supervised - baseline).")
+                 "baseline of the signal (standard error, t = difference / standard error); "
+                 "gap closed: mean over signals of (model - baseline) / (supervised - baseline).")
     return "\n".join(lines)
 
 

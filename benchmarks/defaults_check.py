@@ -26,7 +26,7 @@ import time
 import warnings
 
 import numpy as np
-from ablation import CONFIRMATION_LOG, LOG, append, load_validation, metrics
+from ablation import CONFIRMATION_LOG, LOG, append, format_table, load_validation, metrics
 
 from _common import RESULTS
 from validation_data import SIGNALS
@@ -83,58 +83,27 @@ def run(args):
             print(f"{name} seed {seed}: {fit_seconds:.0f} s", flush=True)
 
 
-def _supervised(log):
-    if not log.exists():
-        return {}
-    by = {}
-    for row in map(json.loads, log.read_text().splitlines()):
-        if row["model"] == "supervised":
-            by.setdefault(row["signal"], []).append(row["auc"])
-    return {signal: float(np.mean(v)) for signal, v in by.items()}
+def _rows(log):
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
 def table(metric="auc"):
-    rows = [json.loads(line) for line in OUT.read_text().splitlines()]
-    bounds = {"validation": _supervised(LOG), "fresh": _supervised(CONFIRMATION_LOG)}
+    """``ablation.format_table`` for each test set, the supervised bound from the ablation's
+    logs of that test set, and what the training adds over the untrained control."""
+    rows = _rows(OUT)
+    bounds = {"validation": LOG, "fresh": CONFIRMATION_LOG}
     lines = []
-    for test in ("validation", "fresh"):
-        by = {}
-        for row in rows:
-            if row["test"] == test:
-                by.setdefault((row["model"], row["signal"]), {})[row["seed"]] = row[metric]
-        if not by:
+    for test, log in bounds.items():
+        tested = [row for row in rows if row["test"] == test]
+        if not tested:
             continue
-        mean = {k: np.mean([v for v in d.values() if v is not None]) for k, d in by.items()}
-        raw = [m for m in MODELS if m.startswith("raw")]
-        best = {s: max(raw, key=lambda m: mean.get((m, s), -np.inf)) for s in SIGNALS}
-        lines.append(f"{test} test events, {metric}; strongest raw per signal: "
-                     + ", ".join(f"{s}: {best[s]}" for s in SIGNALS))
-        for model in MODELS:
-            cells, closed = [], []
-            for s in SIGNALS:
-                values = by.get((model, s), {})
-                vals = [v for v in values.values() if v is not None]
-                if not vals:
-                    cells.append(f"{'-':>34s}")
-                    continue
-                cell = f"{np.mean(vals):.3f}+-{np.std(vals, ddof=1) if len(vals) > 1 else 0:.3f}"
-                reference = by.get((best[s], s), {})
-                diffs = [values[k] - reference[k] for k in values if k in reference
-                         and values[k] is not None and reference[k] is not None]
-                if model != best[s] and len(diffs) > 1:
-                    se = np.std(diffs, ddof=1) / np.sqrt(len(diffs))
-                    t = np.mean(diffs) / se if se > 0 else np.inf
-                    cell += f" {np.mean(diffs):+.3f}({se:.3f},t={t:.1f})"
-                cells.append(f"{cell:>34s}")
-                bound, base = bounds[test].get(s), mean.get((best[s], s))
-                if metric == "auc" and bound is not None and base is not None and bound > base:
-                    closed.append((np.mean(vals) - base) / (bound - base))
-            gap = f"{np.mean(closed):+.2f}" if len(closed) == len(SIGNALS) else "-"
-            lines.append(f"{model:28s}" + "".join(cells) + f"  gap closed {gap}")
-        lines.append(_what_training_adds(by))
-        lines.append("")
-    lines.append("cell: mean+-std over seeds, then the paired difference to the strongest raw "
-                 "model (standard error, t = difference / standard error).")
+        supervised = [row for row in _rows(log) if row["model"] == "supervised"]
+        lines += [f"{test} test events", format_table(tested + supervised, metric,
+                                                       models=(*MODELS, "supervised"))]
+        by = {}
+        for row in tested:
+            by.setdefault((row["model"], row["signal"]), {})[row["seed"]] = row[metric]
+        lines += [_what_training_adds(by), ""]
     return "\n".join(lines)
 
 
