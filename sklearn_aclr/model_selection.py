@@ -124,6 +124,28 @@ def _wrapped_has(method):
     return check
 
 
+def _delegated(name, summary, returns):
+    """The method ``name(X)`` of BackgroundOnly: the fitted estimator's, where it has one."""
+
+    def method(self, X):
+        check_is_fitted(self)
+        return getattr(self.estimator_, name)(X)
+
+    method.__name__, method.__qualname__ = name, f"BackgroundOnly.{name}"
+    method.__doc__ = f"""{summary}
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Events, as the fitted estimator takes them.
+
+        Returns
+        -------
+        {returns}
+        """
+    return available_if(_wrapped_has(name))(method)
+
+
 class BackgroundOnly(MetaEstimatorMixin, BaseEstimator):
     """Fit an anomaly detector on the background events of ``(X, y)`` only.
 
@@ -225,26 +247,14 @@ class BackgroundOnly(MetaEstimatorMixin, BaseEstimator):
             if hasattr(self.estimator_, method):
                 return sign * np.asarray(getattr(self.estimator_, method)(X))
 
-    @available_if(_wrapped_has("score_samples"))
-    def score_samples(self, X):
-        """The fitted estimator's ``score_samples(X)``: higher = more normal."""
-        check_is_fitted(self)
-        return self.estimator_.score_samples(X)
-
-    @available_if(_wrapped_has("decision_function"))
-    def decision_function(self, X):
-        """The fitted estimator's ``decision_function(X)``: negative for outliers."""
-        check_is_fitted(self)
-        return self.estimator_.decision_function(X)
-
-    @available_if(_wrapped_has("predict"))
-    def predict(self, X):
-        """The fitted estimator's ``predict(X)``: +1 inliers, -1 outliers."""
-        check_is_fitted(self)
-        return self.estimator_.predict(X)
-
-    @available_if(_wrapped_has("transform"))
-    def transform(self, X):
-        """The fitted estimator's ``transform(X)``."""
-        check_is_fitted(self)
-        return self.estimator_.transform(X)
+    score_samples = _delegated(
+        "score_samples", "The fitted estimator's ``score_samples(X)``: higher = more normal.",
+        "scores : ndarray of shape (n_samples,)")
+    decision_function = _delegated(
+        "decision_function",
+        "The fitted estimator's ``decision_function(X)``: negative for outliers.",
+        "scores : ndarray of shape (n_samples,)")
+    predict = _delegated("predict", "The fitted estimator's ``predict(X)``: +1 inliers, -1 "
+                         "outliers.", "labels : ndarray of shape (n_samples,)")
+    transform = _delegated("transform", "The fitted estimator's ``transform(X)``.",
+                           "X_new : ndarray of shape (n_samples, n_features_out)")
