@@ -308,16 +308,21 @@ class OneOf(Augmentation):
     Parameters
     ----------
     augmentations : list of callable
-        Each called as ``aug(events, generator=generator)``.
+        The candidates, each called on the whole batch as ``aug(events, generator=generator)``.
 
     Examples
     --------
+    ShiftMET changes only MET and ScalePT only the muon here: each event shows one of them.
+
     >>> import torch
     >>> from sklearn_aclr.augmentations import OneOf, ScalePT, ShiftMET
-    >>> anomalous = OneOf([ShiftMET(), ScalePT()])
-    >>> events = torch.zeros(2, 19, 4); events[:, 0] = torch.tensor([50.0, 0.0, 1.0, 1.0])
-    >>> anomalous(events, generator=torch.Generator().manual_seed(0)).shape
-    torch.Size([2, 19, 4])
+    >>> events = torch.zeros(1000, 19, 4)
+    >>> events[:, 0] = torch.tensor([50.0, 0.0, 1.0, 1.0])   # MET
+    >>> events[:, 5] = torch.tensor([60.0, 0.3, -1.0, 3.0])  # a muon
+    >>> views = OneOf([ShiftMET(), ScalePT()])(events, generator=torch.Generator().manual_seed(0))
+    >>> met_changed, muon_changed = views[:, 0, 0] != 50.0, views[:, 5, 0] != 60.0
+    >>> bool((met_changed ^ muon_changed).all()), round(float(met_changed.float().mean()), 1)
+    (True, 0.5)
     """
 
     def __init__(self, augmentations):

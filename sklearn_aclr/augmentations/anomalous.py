@@ -31,7 +31,14 @@ __all__ = ["AddObjects", "CollinearSplit", "ShiftMET", "ScalePT"]
 _VISIBLE = ("ele", "mu", "jet")
 
 
-class AddObjects(Augmentation):
+class _LayoutAugmentation(Augmentation):
+    """Base of the augmentations whose only fixed parameter is the event layout."""
+
+    def __init__(self, layout="adc2021"):
+        self.layout = layout
+
+
+class AddObjects(_LayoutAugmentation):
     """Add electrons, muons and jets to the free slots, rebalancing MET.
 
     For each type a random number of new objects between 0 and the number of free slots is
@@ -56,9 +63,6 @@ class AddObjects(Augmentation):
     >>> int((more[0, :, 3] > 0).sum()) > 2
     True
     """
-
-    def __init__(self, layout="adc2021"):
-        self.layout = layout
 
     def __call__(self, events, *, generator):
         table = slot_table(self.layout, events)
@@ -86,7 +90,7 @@ class AddObjects(Augmentation):
         return sort_slots(carry_into_met(events, events + added, table), table)
 
 
-class CollinearSplit(Augmentation):
+class CollinearSplit(_LayoutAugmentation):
     """Split objects into two collinear objects of the same type, keeping each type's total pT.
 
     For each type a random number of objects between 0 and the number of free slots is split
@@ -111,9 +115,6 @@ class CollinearSplit(Augmentation):
     >>> float(split[0, 9:, 0].sum()), int((split[0, 9:, 3] > 0).sum())
     (80.0, 2)
     """
-
-    def __init__(self, layout="adc2021"):
-        self.layout = layout
 
     def __call__(self, events, *, generator):
         table = slot_table(self.layout, events)
@@ -159,7 +160,20 @@ class CollinearSplit(Augmentation):
         return sort_slots(out, table)
 
 
-class ShiftMET(Augmentation):
+class _Rescale(_LayoutAugmentation):
+    """Base of the augmentations that rescale pT by one log-uniform factor per event."""
+
+    def __init__(self, factor_range=(1.5, 3.0), layout="adc2021"):
+        self.factor_range = factor_range
+        super().__init__(layout)
+
+    def _factor(self, events, generator):
+        """A factor (B, 1) per event, drawn as :class:`ShiftMET` describes."""
+        return log_uniform_factor((len(events), 1), self.factor_range, generator=generator,
+                                  like=events)
+
+
+class ShiftMET(_Rescale):
     """Rescale MET by a factor between ``factor_range[0]`` and ``[1]``, up or down.
 
     The factor's logarithm is uniform, and half of the events are scaled down by its inverse:
@@ -170,7 +184,7 @@ class ShiftMET(Augmentation):
     factor_range : tuple of float, default=(1.5, 3.0)
         Smallest and largest factor.
     layout : str or EventLayout, default="adc2021"
-        Event layout, for the MET slot.
+        Event layout: the slot of MET.
 
     Examples
     --------
@@ -182,18 +196,13 @@ class ShiftMET(Augmentation):
     True
     """
 
-    def __init__(self, factor_range=(1.5, 3.0), layout="adc2021"):
-        self.factor_range = factor_range
-        self.layout = layout
-
     def __call__(self, events, *, generator):
         table = slot_table(self.layout, events)
-        factor = log_uniform_factor((len(events), 1), self.factor_range, generator=generator,
-                                    like=events)
-        return _rescale_pt(events, table.met.expand_as(events[..., PT]), factor)
+        met = table.met.expand_as(events[..., PT])
+        return _rescale_pt(events, met, self._factor(events, generator))
 
 
-class ScalePT(Augmentation):
+class ScalePT(_Rescale):
     """Rescale the pT of every lepton and jet of an event by one factor, up or down.
 
     MET is left as it is, so the event's balance breaks; objects scaled below their threshold
@@ -205,28 +214,24 @@ class ScalePT(Augmentation):
     factor_range : tuple of float, default=(1.5, 3.0)
         Smallest and largest factor; see :class:`ShiftMET`.
     layout : str or EventLayout, default="adc2021"
-        Event layout, for slots and thresholds.
+        Event layout: slots, thresholds and the selection.
 
     Examples
     --------
     >>> import torch
     >>> from sklearn_aclr.augmentations import ScalePT
-    >>> events = torch.zeros(1, 19, 4); events[0, 0] = torch.tensor([40.0, 0.0, 1.0, 1.0])
-    >>> events[0, 5] = torch.tensor([60.0, 0.3, -1.0, 3.0])
+    >>> met, muon = [40.0, 0.0, 1.0, 1.0], [60.0, 0.3, -1.0, 3.0]
+    >>> events = torch.zeros(1, 19, 4)
+    >>> events[0, 0], events[0, 5] = torch.tensor(met), torch.tensor(muon)
     >>> scaled = ScalePT()(events, generator=torch.Generator().manual_seed(0))
     >>> float(scaled[0, 0, 0]), bool(scaled[0, 5, 0] != 60.0)  # MET kept, muon rescaled
     (40.0, True)
     """
 
-    def __init__(self, factor_range=(1.5, 3.0), layout="adc2021"):
-        self.factor_range = factor_range
-        self.layout = layout
-
     def __call__(self, events, *, generator):
         table = slot_table(self.layout, events)
         scaled = (events[..., CLASS] != 0) & ~table.met
-        factor = log_uniform_factor((len(events), 1), self.factor_range, generator=generator,
-                                    like=events)
+        factor = self._factor(events, generator)
         candidates = (events[..., CLASS] != 0) & table.trigger
         lead = torch.where(candidates, events[..., PT], 0.0).amax(dim=1, keepdim=True)
         fails = (factor < 1) & (lead * factor <= table.trigger_pt) & (lead > 0)
