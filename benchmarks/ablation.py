@@ -88,6 +88,10 @@ CONFIGS = {
     "width=128": {**FORMER_DEFAULT, "d_model": 128, "dim_feedforward": 512, "output_dim": 64},
     "eta_phi=off": {**FORMER_DEFAULT, "physical": ["rotate_phi", "smear_jet_energy"]},
     "anomalous=add,met": {**FORMER_DEFAULT, "anomalous": ["add_objects", "shift_met"]},
+    # Batch size and width at the package's default loss (AnomCLR+).
+    "loss=anomclr_plus,batch=1024": {"loss": "anomclr_plus", "batch_size": 1024},
+    "loss=anomclr_plus,width=128": {"loss": "anomclr_plus", "d_model": 128,
+                                    "dim_feedforward": 512, "output_dim": 64},
 }
 REPRESENTATIONS = ("head", "head_l2", "pooled", "pooled+head", "pooled+raw")
 DETECTORS = ("AE", "AE+std", "kNN", "GMM", "Mahalanobis", "IForest")
