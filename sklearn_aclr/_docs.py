@@ -46,6 +46,24 @@ inference_batch_size : int or "auto", default="auto"
     change the output beyond rounding. "auto": 1,024 on a CPU, the fastest there in
     ``benchmarks/inference_throughput.py``; 16,384 on a GPU, where a measurement on an H100
     found 2.4 times the rate of 1,024.""",
+    "event_layout": """\
+layout : {"adc2021", "tabular"} or EventLayout, default="adc2021"
+    How to read events: ``"adc2021"`` takes the ADC2021 ``Particles`` array (n, 19, 4), the
+    same without the class column (n, 19, 3), or either flattened (n, 76) or (n, 57).
+    ``"tabular"`` takes any 2D array, each column one scalar object of its own type.""",
+    "input_columns": """\
+n_features_in_ : int
+    Number of input columns seen in fit, after flattening 3D input.
+feature_names_in_ : ndarray of shape (n_features_in,)
+    Input column names, when X was a DataFrame with string column names.""",
+    "save_to": """\
+path : str or path-like
+    Directory to create. Written atomically: a failed save leaves nothing behind.
+overwrite : bool, default=False
+    Replace an existing directory at ``path``.""",
+    "return_thresholds": """\
+return_thresholds : bool, default=False
+    Also return the score thresholds of the points.""",
     "labels_and_score": """\
 y_true : array-like of shape (n_samples,)
     1 for signal, 0 for background.

@@ -59,10 +59,7 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
 
     Parameters
     ----------
-    layout : {"adc2021", "tabular"} or EventLayout, default="adc2021"
-        How to read events: ``"adc2021"`` takes the ADC2021 ``Particles`` array (n, 19, 4),
-        the same without the class column (n, 19, 3), or either flattened (n, 76) or (n, 57).
-        ``"tabular"`` takes any 2D array, each column one scalar object of its own type.
+    %(event_layout)s
     d_model : int, default=64
         Width of the object tokens inside the Transformer.
     n_heads : int, default=4
@@ -159,10 +156,7 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         The training background in numbers, JSON-ready: per object type the min, max and
         quantiles of pT and eta and of the object count. ``transform`` warns when events fall
         outside these ranges; :meth:`save` writes them into the model card.
-    n_features_in_ : int
-        Number of input columns seen in fit, after flattening 3D input.
-    feature_names_in_ : ndarray of shape (n_features_in,)
-        Input column names, when X was a DataFrame with string column names.
+    %(input_columns)s
 
     See Also
     --------

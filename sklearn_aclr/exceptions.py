@@ -22,9 +22,18 @@ class ExtrapolationWarning(UserWarning):
 
     Examples
     --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from sklearn_aclr import AutoEncoderScorer
     >>> from sklearn_aclr.exceptions import ExtrapolationWarning
-    >>> issubclass(ExtrapolationWarning, UserWarning)
-    True
+    >>> X = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+    >>> scorer = AutoEncoderScorer(hidden_layer_sizes=(4,), latent_dim=2, max_epochs=1,
+    ...                            random_state=0).fit(X)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = scorer.anomaly_score(X + 100.0)  # far outside the training ranges
+    >>> caught[0].category.__name__
+    'ExtrapolationWarning'
     """
 
 
@@ -33,9 +42,12 @@ class ModelVersionWarning(UserWarning):
 
     Examples
     --------
+    A job that must run a model with the very version that saved it can make the warning an
+    error before loading:
+
+    >>> import warnings
     >>> from sklearn_aclr.exceptions import ModelVersionWarning
-    >>> issubclass(ModelVersionWarning, UserWarning)
-    True
+    >>> warnings.simplefilter("error", ModelVersionWarning)  # doctest: +SKIP
     """
 
 
@@ -56,7 +68,17 @@ class InvalidEventsWarning(UserWarning):
 
     Examples
     --------
-    >>> from sklearn_aclr.exceptions import InvalidEventsWarning
-    >>> issubclass(InvalidEventsWarning, UserWarning)
-    True
+    >>> import os, tempfile, warnings
+    >>> import h5py, numpy as np
+    >>> from sklearn_aclr.datasets import ADC2021Stream, make_adc_events
+    >>> X, _ = make_adc_events(20, random_state=0)
+    >>> X[3, 0, 0] = np.nan  # one corrupt event
+    >>> path = os.path.join(tempfile.mkdtemp(), "events.h5")
+    >>> with h5py.File(path, "w") as f:  # written around the validation of write_adc2021
+    ...     _ = f.create_dataset("Particles", data=X)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     stream = ADC2021Stream(path, invalid="skip")
+    >>> caught[0].category.__name__, len(stream), stream.skipped_.tolist()
+    ('InvalidEventsWarning', 19, [3])
     """

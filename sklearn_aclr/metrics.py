@@ -94,8 +94,7 @@ def hep_roc_curve(y_true, score, *, return_thresholds=False):
     Parameters
     ----------
     %(labels_and_score)s
-    return_thresholds : bool, default=False
-        Also return the score thresholds of the points.
+    %(return_thresholds)s
 
     Returns
     -------
@@ -188,8 +187,7 @@ def sic_curve(y_true, score, *, min_background=10, return_thresholds=False):
     %(labels_and_score)s
     min_background : int, default=10
         Least number of background events passing a threshold for it to be kept.
-    return_thresholds : bool, default=False
-        Also return the score thresholds of the points.
+    %(return_thresholds)s
 
     Returns
     -------
@@ -245,11 +243,12 @@ def max_sic(y_true, score, *, min_background=10):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_aclr.metrics import max_sic
-    >>> y = np.r_[np.zeros(100), np.ones(10)]
-    >>> score = np.r_[np.arange(100), np.full(10, 95.5)]
-    >>> max_sic(y, score, min_background=4)
-    5.0
+    >>> from sklearn_aclr.metrics import max_sic, sic_curve
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.r_[np.zeros(1000), np.ones(100)]
+    >>> score = np.r_[rng.normal(size=1000), rng.normal(2.0, size=100)]
+    >>> bool(max_sic(y, score) == sic_curve(y, score)[2].max())  # at least 10 background events
+    True
     """
     return float(np.max(sic_curve(y_true, score, min_background=min_background)[2]))
 
@@ -280,10 +279,11 @@ def get_anomaly_score(estimator, X):
     >>> import numpy as np
     >>> from sklearn.ensemble import IsolationForest
     >>> from sklearn_aclr.metrics import get_anomaly_score
-    >>> X = np.r_[np.zeros((20, 2)), [[5.0, 5.0]]]
-    >>> forest = IsolationForest(random_state=0).fit(X)
-    >>> int(np.argmax(get_anomaly_score(forest, X)))
-    20
+    >>> background = np.random.default_rng(0).normal(size=(200, 2))
+    >>> forest = IsolationForest(random_state=0).fit(background)
+    >>> score = get_anomaly_score(forest, [[0.0, 0.0], [5.0, 5.0]])  # higher = more anomalous
+    >>> bool(score[1] > score[0])
+    True
     """
     if hasattr(estimator, "anomaly_score"):
         return np.asarray(estimator.anomaly_score(X))

@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sklearn_aclr._docs import fill_doc
 from sklearn_aclr._layout import EventLayout, ObjectType, get_layout
 from sklearn_aclr._torch_utils import resolve_device, unwrapped
 from sklearn_aclr._version import __version__
@@ -84,15 +85,13 @@ class PersistenceMixin:
         if not cls.__name__.startswith("Base"):
             _REGISTRY[f"{cls.__module__}.{cls.__qualname__}"] = cls
 
+    @fill_doc
     def save(self, path, *, overwrite=False):
         """Save the fitted estimator: weights for ``torch.load(weights_only=True)`` + a card.
 
         Parameters
         ----------
-        path : str or path-like
-            Directory to create. Written atomically: a failed save leaves nothing behind.
-        overwrite : bool, default=False
-            Replace an existing model at ``path``.
+        %(save_to)s
 
         Returns
         -------
@@ -164,6 +163,7 @@ def _layout_from_json(value):
     return value
 
 
+@fill_doc
 def save_model(estimator, path, *, overwrite=False):
     """Write a fitted estimator to the directory ``path``; see the module's description.
 
@@ -171,10 +171,7 @@ def save_model(estimator, path, *, overwrite=False):
     ----------
     estimator : AnomalyCLRTransformer or AutoEncoderScorer
         A fitted estimator.
-    path : str or path-like
-        Directory to create.
-    overwrite : bool, default=False
-        Replace an existing model at ``path``.
+    %(save_to)s
 
     Returns
     -------
@@ -392,6 +389,7 @@ PIPELINE = "pipeline.json"
 _TRUSTED_PACKAGES = ("sklearn", "numpy", "scipy")
 
 
+@fill_doc
 def save_pipeline(pipeline, path, *, overwrite=False):
     """Save a fitted ``Pipeline``: the package's estimators as weights plus cards, the rest
     without pickle.
@@ -407,10 +405,7 @@ def save_pipeline(pipeline, path, *, overwrite=False):
     pipeline : sklearn.pipeline.Pipeline or BackgroundOnly
         A fitted pipeline; a fitted :class:`~sklearn_aclr.model_selection.BackgroundOnly`
         (the ``best_estimator_`` of a search) is saved as the pipeline it fitted.
-    path : str or path-like
-        Directory to create. Written atomically: a failed save leaves nothing behind.
-    overwrite : bool, default=False
-        Replace an existing directory at ``path``.
+    %(save_to)s
 
     Returns
     -------

@@ -5,6 +5,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
+from sklearn_aclr._docs import fill_doc
 from sklearn_aclr._layout import EventLayout
 from sklearn_aclr._sources import iter_blocks
 from sklearn_aclr._validation import validate_events
@@ -12,6 +13,7 @@ from sklearn_aclr._validation import validate_events
 __all__ = ["EventScaler", "scale_objects", "standard_objects"]
 
 
+@fill_doc
 class EventScaler(TransformerMixin, BaseEstimator):
     """Scale collider events into a flat vector, one block of features per slot.
 
@@ -36,10 +38,7 @@ class EventScaler(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    layout : {"adc2021", "tabular"} or EventLayout, default="adc2021"
-        How to read the input. ``"adc2021"`` accepts the ADC2021 ``Particles`` array of shape
-        (n_events, 19, 4), the same without the class column (n_events, 19, 3), or either
-        flattened to (n_events, 76) or (n_events, 57).
+    %(event_layout)s
     phi_encoding : {"angle", "sincos"}, default="angle"
         ``"angle"`` keeps phi as one feature (57 outputs for ADC2021, as in the paper's
         baseline); ``"sincos"`` uses two, which removes the artificial jump at phi = +-pi.
@@ -56,10 +55,7 @@ class EventScaler(TransformerMixin, BaseEstimator):
         ``phi_encoding="sincos"`` the features are (log-pT, eta, sin phi, cos phi).
     scale_ : ndarray of shape (n_slots, n_features)
         Divisor of each centred feature.
-    n_features_in_ : int
-        Number of input columns seen in fit, after flattening 3D input.
-    feature_names_in_ : ndarray of shape (n_features_in,)
-        Input column names, when X was a DataFrame with string column names.
+    %(input_columns)s
 
     See Also
     --------

@@ -74,12 +74,10 @@ def load_adc2021(path, *, n_events=None, start=0, return_event_id=False):
 
     Examples
     --------
-    >>> import h5py, tempfile, os
-    >>> from sklearn_aclr.datasets import load_adc2021, make_adc_events
-    >>> X, _ = make_adc_events(100, random_state=0)
-    >>> path = os.path.join(tempfile.mkdtemp(), "events.h5")
-    >>> with h5py.File(path, "w") as f:
-    ...     _ = f.create_dataset("Particles", data=X)
+    >>> import os, tempfile
+    >>> from sklearn_aclr.datasets import load_adc2021, make_adc_events, write_adc2021
+    >>> path = write_adc2021(os.path.join(tempfile.mkdtemp(), "events.h5"),
+    ...                      make_adc_events(100, random_state=0)[0])
     >>> load_adc2021(path, n_events=10, start=5).shape
     (10, 19, 4)
     """
@@ -256,18 +254,23 @@ def write_adc2021(path, events, *, attrs=None, compression=None):
     compression : {None, "gzip", "lzf"}, default=None
         HDF5 compression of ``Particles``.
 
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+
     Examples
     --------
     >>> import os, tempfile
     >>> from sklearn_aclr.datasets import load_adc2021, make_adc_events, write_adc2021
     >>> X, _ = make_adc_events(20, random_state=0)
-    >>> path = os.path.join(tempfile.mkdtemp(), "events.h5")
-    >>> write_adc2021(path, X)
+    >>> path = write_adc2021(os.path.join(tempfile.mkdtemp(), "events.h5"), X)
     >>> bool((load_adc2021(path) == X).all())
     True
     """
     with ADC2021Writer(path, attrs=attrs, compression=compression) as writer:
         writer.append(events)
+    return Path(path)
 
 
 def get_data_home(data_home=None):

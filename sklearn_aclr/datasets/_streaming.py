@@ -58,12 +58,10 @@ class ADC2021Stream(EventSource):
 
     Examples
     --------
-    >>> import h5py, os, tempfile
-    >>> from sklearn_aclr.datasets import ADC2021Stream, make_adc_events
-    >>> X, _ = make_adc_events(50, random_state=0)
+    >>> import os, tempfile
+    >>> from sklearn_aclr.datasets import ADC2021Stream, make_adc_events, write_adc2021
     >>> path = os.path.join(tempfile.mkdtemp(), "events.h5")
-    >>> with h5py.File(path, "w") as f:
-    ...     _ = f.create_dataset("Particles", data=X)
+    >>> _ = write_adc2021(path, make_adc_events(50, random_state=0)[0])
     >>> stream = ADC2021Stream(path, start=10)
     >>> len(stream), stream[0].shape, stream[2:5].shape
     (40, (19, 4), (3, 19, 4))

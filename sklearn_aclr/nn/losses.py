@@ -122,8 +122,8 @@ def anomclr_plus_loss(z, z_phys, z_anom, *, temperature=0.1):
     --------
     >>> import torch
     >>> from sklearn_aclr.nn import anomclr_plus_loss
-    >>> z = torch.eye(2)
-    >>> round(float(anomclr_plus_loss(z, z, z.flip(1), temperature=1.0)), 4)  # -(1 - 0)
+    >>> z, z_anom = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
+    >>> float(anomclr_plus_loss(z, z, z_anom, temperature=1.0))  # one event is enough: -(1 - 0)
     -1.0
     """
     positive, _, _ = _anomclr_logits(z, z_phys, z_anom, temperature)
@@ -144,8 +144,8 @@ def anomclr_batch_loss(z, z_phys, z_anom, *, temperature=0.1):
     --------
     >>> import torch
     >>> from sklearn_aclr.nn import anomclr_batch_loss
-    >>> z = torch.eye(2)
     >>> # p = 1, q = 0; negatives: two other anchors (cos 0), two anomalous views (cos 0, 1)
+    >>> z = torch.eye(2)
     >>> round(float(anomclr_batch_loss(z, z, z.flip(1), temperature=1.0)), 4)  # -log(e/(3+e))
     0.7437
     """
