@@ -291,49 +291,50 @@ def check_events(X, layout=ADC2021, *, dtype=np.float32):
     ValueError: Events of shape (2, 19, 5) do not fit the 'adc2021' layout: ...
     """
     X = to_canonical(X, layout).astype(dtype, copy=False)
-    if not np.all(np.isfinite(X)):
-        bad = np.flatnonzero(~np.all(np.isfinite(X), axis=(1, 2)))
-        raise ValueError(
-            f"{len(bad)} event(s) contain NaN or infinite values, the first is event "
-            f"{bad[0]}. Remove them first, for example with X[np.isfinite(X).all(axis=(1, 2))]."
-        )
-    if not layout.has_class_column:
-        return X
-    cls = X[..., -1]
-    expected = layout.slot_class
-    wrong = (cls != 0) & (cls != expected)
-    if wrong.any():
-        event, slot = map(int, np.argwhere(wrong)[0])
-        raise ValueError(
-            f"Class id {cls[event, slot]:g} in slot {slot} ({layout.slot_names[slot]}) of event "
-            f"{event} disagrees with the {layout.name!r} layout, which expects "
-            f"{expected[slot]} or 0 (empty) there; {int(wrong.sum())} slot(s) disagree. Check the "
-            "column order (pt, eta, phi, class id) and the slot order."
-        )
-    empty_with_values = (cls == 0) & np.any(X[..., :-1] != 0, axis=2)
-    if empty_with_values.any():
-        event, slot = map(int, np.argwhere(empty_with_values)[0])
-        raise ValueError(
-            f"Slot {slot} ({layout.slot_names[slot]}) of event {event} has class id 0 (empty) "
-            f"but non-zero features {X[event, slot, :-1].tolist()}; empty slots must be all "
-            "zero. Set the class id of real objects, or zero the slot."
-        )
-    if layout.is_collider:
-        pt, phi = X[..., 0], X[..., 2]
-        if (pt < 0).any():
-            event, slot = map(int, np.argwhere(pt < 0)[0])
-            raise ValueError(
-                f"Negative pT {pt[event, slot]:g} in slot {slot} ({layout.slot_names[slot]}) of "
-                f"event {event}; pT must be >= 0 GeV. Check that column 0 holds pT."
-            )
-        if (np.abs(phi) > np.pi + _PHI_TOLERANCE).any():
-            event, slot = map(int, np.argwhere(np.abs(phi) > np.pi + _PHI_TOLERANCE)[0])
-            raise ValueError(
-                f"phi = {phi[event, slot]:g} in slot {slot} ({layout.slot_names[slot]}) of event "
-                f"{event} is outside [-pi, pi]. Wrap angles with "
-                "np.mod(phi + np.pi, 2 * np.pi) - np.pi, and check that column 2 holds phi."
-            )
+    for rule, broken in _broken_rules(X, layout).items():
+        if broken.any():
+            raise ValueError(_rule_message(rule, X, layout, broken))
     return X
+
+
+def _broken_rules(X, layout):
+    """The rules of valid canonical events, each with its (n_events, n_slots) mask of the
+    slots that break it, in the order in which :func:`check_events` reports them."""
+    rules = {"finite": ~np.all(np.isfinite(X), axis=2)}
+    if layout.has_class_column:
+        cls = X[..., -1]
+        rules["class"] = (cls != 0) & (cls != layout.slot_class)
+        rules["empty"] = (cls == 0) & np.any(X[..., :-1] != 0, axis=2)
+    if layout.is_collider:
+        with np.errstate(invalid="ignore"):  # NaN entries break "finite" already
+            rules["pt"] = X[..., 0] < 0
+            rules["phi"] = np.abs(X[..., 2]) > np.pi + _PHI_TOLERANCE
+    return rules
+
+
+def _rule_message(rule, X, layout, broken):
+    """What is wrong with the first slot that breaks ``rule``, and how to mend it."""
+    event, slot = map(int, np.argwhere(broken)[0])
+    where = f"slot {slot} ({layout.slot_names[slot]}) of event {event}"
+    if rule == "finite":
+        n_events = int(np.any(broken, axis=1).sum())
+        return (f"{n_events} event(s) contain NaN or infinite values, the first is event "
+                f"{event}. Remove them first, for example with "
+                "X[np.isfinite(X).all(axis=(1, 2))].")
+    if rule == "class":
+        return (f"Class id {X[event, slot, -1]:g} in {where} disagrees with the "
+                f"{layout.name!r} layout, which expects {layout.slot_class[slot]} or 0 (empty) "
+                f"there; {int(broken.sum())} slot(s) disagree. Check the column order (pt, eta, "
+                "phi, class id) and the slot order.")
+    if rule == "empty":
+        return (f"{where[0].upper()}{where[1:]} has class id 0 (empty) but non-zero features "
+                f"{X[event, slot, :-1].tolist()}; empty slots must be all zero. Set the class "
+                "id of real objects, or zero the slot.")
+    if rule == "pt":
+        return (f"Negative pT {X[event, slot, 0]:g} in {where}; pT must be >= 0 GeV. Check "
+                "that column 0 holds pT.")
+    return (f"phi = {X[event, slot, 2]:g} in {where} is outside [-pi, pi]. Wrap angles with "
+            "np.mod(phi + np.pi, 2 * np.pi) - np.pi, and check that column 2 holds phi.")
 
 
 def invalid_events(X, layout=ADC2021):
@@ -352,14 +353,5 @@ def invalid_events(X, layout=ADC2021):
     >>> invalid_events(events).tolist()
     [False, True, True]
     """
-    X = to_canonical(X, layout)
-    bad = ~np.all(np.isfinite(X), axis=(1, 2))
-    if layout.has_class_column:
-        cls = X[..., -1]
-        bad |= np.any((cls != 0) & (cls != layout.slot_class), axis=1)
-        bad |= np.any((cls == 0) & np.any(X[..., :-1] != 0, axis=2), axis=1)
-    if layout.is_collider:
-        with np.errstate(invalid="ignore"):  # NaN entries are flagged above
-            bad |= np.any(X[..., 0] < 0, axis=1)
-            bad |= np.any(np.abs(X[..., 2]) > np.pi + _PHI_TOLERANCE, axis=1)
-    return bad
+    rules = _broken_rules(to_canonical(X, layout), layout)
+    return np.any([broken.any(axis=1) for broken in rules.values()], axis=0)
