@@ -70,6 +70,7 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "checkpoint": [str, os.PathLike, None],
         "precision": [StrOptions({"float32", "bfloat16", "float16"})],
+        "compile": ["boolean", dict],
         "device": [str],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -77,7 +78,7 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
 
     def __init__(self, *, lr, weight_decay, batch_size, inference_batch_size, max_epochs,
                  early_stopping, validation_fraction, patience, warm_start, checkpoint,
-                 precision, device, verbose, random_state):
+                 precision, compile, device, verbose, random_state):
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -89,6 +90,7 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
         self.warm_start = warm_start
         self.checkpoint = checkpoint
         self.precision = precision
+        self.compile = compile
         self.device = device
         self.verbose = verbose
         self.random_state = random_state
@@ -194,8 +196,15 @@ class BaseNetEstimator(PersistenceMixin, BaseEstimator):
             iterator_valid__collate_fn=collate_events,
             device=device,
             precision=self.precision,
+            **self._compile_kwargs(),
             verbose=int(self.verbose),
         )
+
+    def _compile_kwargs(self):
+        """skorch's ``compile`` and ``compile__<option>`` arguments for ``self.compile``."""
+        if isinstance(self.compile, dict):
+            return {"compile": True, **{f"compile__{k}": v for k, v in self.compile.items()}}
+        return {"compile": bool(self.compile)}
 
     def _apply(self, X, fn, on_batch=None, sort_key=None):
         """``fn(module, batch)`` over X (an array or an event source) in batches of

@@ -74,6 +74,18 @@ precision : {"float32", "bfloat16", "float16"}, default="float32"
     Precision of the network's forward passes in training and inference, through
     ``torch.autocast``: bfloat16 or float16 roughly halve memory and run faster on GPUs
     with tensor cores (float16 training adds gradient scaling). Outputs stay float32.""",
+    "compile": """\
+compile : bool or dict, default=False
+    Compile the network with ``torch.compile`` (through skorch's ``compile``) for training
+    and inference. True uses torch.compile's defaults; a dict passes its items on, for
+    example ``{"mode": "reduce-overhead"}`` for CUDA graphs on a GPU or ``{"dynamic": True}``
+    for batches of changing shape. The first batches then wait for the compiler (seconds to
+    minutes; a later fit of the same shapes in the process reuses the compiled code), so it
+    pays on long fits and large inference jobs, mostly on GPUs. The compiled network computes
+    what the eager one does, to rounding; in training, dropout draws its masks from the
+    compiler's random stream instead of torch's, so a compiled fit and an eager fit of one
+    seed differ as two seeds do, while the same seed and settings repeat their result. It
+    applies to nets that ``fit`` builds: a warm start continues its net as it is.""",
     "checkpoint": """\
 checkpoint : str or path-like, default=None
     A directory where ``fit`` keeps its resumable training state, written atomically after

@@ -78,6 +78,7 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
         themselves do not depend on it. ``"auto"`` means eB = 1e-2, the first working point
         of the ADC2021 challenge.
     %(precision)s
+    %(compile)s
     device : str, default="auto"
         Torch device; ``"auto"`` picks CUDA when available, else the CPU.
     %(verbose)s
@@ -154,6 +155,7 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
         checkpoint=None,
         contamination=0.1,
         precision="float32",
+        compile=False,
         device="auto",
         verbose=0,
         random_state=None,
@@ -166,7 +168,8 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
             inference_batch_size=inference_batch_size, max_epochs=max_epochs,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             patience=patience, warm_start=warm_start, checkpoint=checkpoint,
-            precision=precision, device=device, verbose=verbose, random_state=random_state,
+            precision=precision, compile=compile, device=device, verbose=verbose,
+            random_state=random_state,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -91,6 +91,13 @@ def unwrapped(module):
         else module
 
 
+def original_module(module):
+    """The module as built: out of a DistributedDataParallel wrapper and out of torch.compile's
+    (whose state dict prefixes every name with ``_orig_mod.``)."""
+    module = unwrapped(module)
+    return getattr(module, "_orig_mod", module)
+
+
 def apply_in_batches(module, X, fn, *, batch_size, device, on_batch=None, precision="float32",
                      sort_key=None):
     """``fn(module, x_batch)`` over ``X`` in batches without autograd; returns a numpy array.

@@ -130,6 +130,7 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         pickled and loaded) and continued gives the same model as one uninterrupted fit.
     %(checkpoint)s
     %(precision)s
+    %(compile)s
     device : str, default="auto"
         Torch device; ``"auto"`` picks CUDA when available. Augmentations run there too.
     accelerator : accelerate.Accelerator, default=None
@@ -230,6 +231,7 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         warm_start=False,
         checkpoint=None,
         precision="float32",
+        compile=False,
         device="auto",
         accelerator=None,
         callbacks=None,
@@ -257,7 +259,8 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
             inference_batch_size=inference_batch_size, max_epochs=max_epochs,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             patience=patience, warm_start=warm_start, checkpoint=checkpoint,
-            precision=precision, device=device, verbose=verbose, random_state=random_state,
+            precision=precision, compile=compile, device=device, verbose=verbose,
+            random_state=random_state,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -52,7 +52,7 @@ import torch
 
 from sklearn_aclr._docs import fill_doc
 from sklearn_aclr._layout import EventLayout, ObjectType, get_layout
-from sklearn_aclr._torch_utils import resolve_device, unwrapped
+from sklearn_aclr._torch_utils import original_module, resolve_device
 from sklearn_aclr._version import __version__
 from sklearn_aclr._warnings import warn
 from sklearn_aclr.exceptions import ModelVersionWarning
@@ -202,7 +202,7 @@ def save_model(estimator, path, *, overwrite=False):
     names = getattr(estimator, "feature_names_in_", None)
     fitted["feature_names_in_"] = None if names is None else [str(n) for n in names]
     net = estimator.net_
-    module = unwrapped(net.module_)
+    module = original_module(net.module_)
     card = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -353,7 +353,7 @@ def load_model(path, *, device="auto", expected=None):
     net = estimator._make_net(card["module"]["kwargs"], 0)
     net.initialize()
     try:
-        net.module_.load_state_dict(weights)
+        original_module(net.module_).load_state_dict(weights)
     except (RuntimeError, KeyError, TypeError) as exc:
         raise ValueError(
             f"The weights in {str(path)!r} do not fit the module its card describes ({exc})."

@@ -90,3 +90,39 @@ def test_warm_start_continues_the_scorer(small_features):
     assert resumed.offset_ == straight.offset_
     with pytest.raises(ValueError, match="max_epochs=2 is below the 6 epochs"):
         resumed.set_params(max_epochs=2).fit(small_features)
+
+
+# compile: skorch's torch.compile hook. The "eager" backend runs the traced graphs as they
+# are, so it checks the plumbing in a second; the default (inductor) compiler takes a minute.
+@pytest.mark.parametrize("make", [pytest.param(tiny_transformer, marks=pytest.mark.slow),
+                                  tiny_scorer])
+def test_compile_traces_the_network_and_keeps_the_result(make, small_events, small_features,
+                                                         tmp_path):
+    from sklearn_aclr.persistence import load_model
+
+    X = small_events if make is tiny_transformer else small_features
+    output = "transform" if make is tiny_transformer else "score_samples"
+    eager = make().fit(X)
+    compiled = make(compile={"backend": "eager"}).fit(X)
+    assert type(compiled.net_.module_).__name__ == "OptimizedModule"
+    expected = getattr(eager, output)(X)
+    np.testing.assert_array_equal(getattr(compiled, output)(X), expected)
+    # Saved weights are the module's own (no "_orig_mod." names), and load into either kind.
+    compiled.save(tmp_path / "model")
+    np.testing.assert_array_equal(getattr(load_model(tmp_path / "model"), output)(X), expected)
+    back = pickle.loads(pickle.dumps(compiled))
+    np.testing.assert_array_equal(getattr(back, output)(X), expected)
+
+
+@pytest.mark.slow
+def test_inductor_compiled_encoder_computes_what_the_eager_one_does(small_events):
+    pytest.importorskip("torch._inductor")
+    import shutil
+
+    if not (shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")):
+        pytest.skip("torch.compile on CPU needs a C++ compiler")
+    # Without dropout the compiled fit follows the eager one step by step, to rounding.
+    eager = tiny_transformer(dropout=0.0, max_epochs=2).fit(small_events)
+    compiled = tiny_transformer(dropout=0.0, max_epochs=2, compile=True).fit(small_events)
+    np.testing.assert_allclose(compiled.transform(small_events), eager.transform(small_events),
+                               rtol=1e-4, atol=1e-4)
