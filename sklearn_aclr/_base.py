@@ -30,6 +30,7 @@ from sklearn_aclr._checkpoint import (
     sigterm_received,
     sigterm_stops_training,
 )
+from sklearn_aclr._docs import DocLinkMixin
 from sklearn_aclr._nets import BlockShuffleSampler, BlockValidSplit, EventDataset, collate_events
 from sklearn_aclr._torch_utils import (
     apply_in_batches,
@@ -48,7 +49,7 @@ __all__ = ["BaseNetEstimator"]
 AUTO_INFERENCE_BATCH = {False: 1024, True: 16384}
 
 
-class BaseNetEstimator(PersistenceMixin, BaseEstimator):
+class BaseNetEstimator(DocLinkMixin, PersistenceMixin, BaseEstimator):
     """Base class of the estimators that own a skorch net, ``net_``, built in ``fit``.
 
     Subclasses store their parameters in ``__init__`` (passing the training ones on to this

@@ -1,4 +1,5 @@
-"""Docstring pieces that several public functions share, in one place.
+"""Documentation in one place: docstring pieces that several public names share, and the
+links from the estimators' HTML diagrams to their pages.
 
 A docstring line that reads only ``%(name)s`` is replaced by ``DOCS[name]``, indented like
 the line, when the function or class is decorated with :func:`fill_doc` (as
@@ -6,9 +7,12 @@ the line, when the function or class is decorated with :func:`fill_doc` (as
 full text; the source keeps one copy of each piece.
 """
 
+import os
 import re
+import sys
+from importlib import metadata
 
-__all__ = ["DOCS", "fill_doc"]
+__all__ = ["DOCS", "DocLinkMixin", "documentation_url", "fill_doc"]
 
 DOCS = {
     "three_view_loss": """\
@@ -127,3 +131,66 @@ def fill_doc(obj):
 
         obj.__doc__ = _PLACEHOLDER.sub(piece, obj.__doc__)
     return obj
+
+
+def documentation_url():
+    """The root of the hosted documentation, without a trailing slash; "" where none is known.
+
+    ``SKLEARN_ACLR_DOCS_URL`` if set (for example the address of a copy of the built docs on
+    a lab's own server), else the ``Documentation`` URL in the installed package's metadata
+    (``[project.urls]`` of ``pyproject.toml``).
+
+    Examples
+    --------
+    >>> import os
+    >>> from sklearn_aclr._docs import documentation_url
+    >>> os.environ["SKLEARN_ACLR_DOCS_URL"] = "https://docs.example.org/sklearn-aclr/"
+    >>> documentation_url()
+    'https://docs.example.org/sklearn-aclr'
+    >>> del os.environ["SKLEARN_ACLR_DOCS_URL"]
+    """
+    url = os.environ.get("SKLEARN_ACLR_DOCS_URL")
+    if url is None:
+        try:
+            entries = metadata.metadata("sklearn-aclr").get_all("Project-URL") or []
+        except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+            entries = []
+        urls = dict(entry.split(",", 1) for entry in entries if "," in entry)
+        url = next((link for label, link in urls.items()
+                    if label.strip().lower() == "documentation"), "")
+    return url.strip().rstrip("/")
+
+
+class DocLinkMixin:
+    """Links an estimator's HTML diagram (in Jupyter) to its page of the API reference.
+
+    scikit-learn draws the "?" link of each step from ``_doc_link_module``,
+    ``_doc_link_template`` and ``_doc_link_url_param_generator``, its documented interface
+    for estimators of other packages. The page is that of the name the user imports: the
+    API reference documents ``sklearn_aclr.EventScaler`` rather than the module the class
+    lives in. Where :func:`documentation_url` knows no root, the diagram shows no link.
+
+    Examples
+    --------
+    >>> import os
+    >>> from sklearn_aclr import EventScaler
+    >>> os.environ["SKLEARN_ACLR_DOCS_URL"] = "https://docs.example.org/sklearn-aclr"
+    >>> EventScaler()._get_doc_link()
+    'https://docs.example.org/sklearn-aclr/generated/sklearn_aclr.EventScaler.html'
+    >>> del os.environ["SKLEARN_ACLR_DOCS_URL"]
+    """
+
+    _doc_link_module = "sklearn_aclr"
+
+    @property
+    def _doc_link_template(self):
+        root = documentation_url()
+        return f"{root}/generated/{{name}}.html" if root else ""
+
+    def _doc_link_url_param_generator(self):
+        cls = type(self)
+        package = sys.modules[self._doc_link_module]  # imported, since cls belongs to it
+        if cls.__name__ in getattr(package, "__all__", ()):
+            return {"name": f"{package.__name__}.{cls.__name__}"}
+        public = [part for part in cls.__module__.split(".") if not part.startswith("_")]
+        return {"name": ".".join([*public, cls.__name__])}

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, validate_param
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from sklearn_aclr._docs import DocLinkMixin
 from sklearn_aclr._validation import check_signal_labels
 
 __all__ = ["BackgroundKFold", "BackgroundOnly"]
@@ -146,7 +147,7 @@ def _delegated(name, summary, returns):
     return available_if(_wrapped_has(name))(method)
 
 
-class BackgroundOnly(MetaEstimatorMixin, BaseEstimator):
+class BackgroundOnly(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
     """Fit an anomaly detector on the background events of ``(X, y)`` only.
 
     ``fit(X, y)`` trains a clone of ``estimator`` on the events with ``y == 0``; every other

@@ -5,7 +5,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from sklearn_aclr._docs import fill_doc
+from sklearn_aclr._docs import DocLinkMixin, fill_doc
 from sklearn_aclr._layout import EventLayout
 from sklearn_aclr._sources import iter_blocks
 from sklearn_aclr._validation import validate_events
@@ -14,7 +14,7 @@ __all__ = ["EventScaler", "scale_objects", "standard_objects"]
 
 
 @fill_doc
-class EventScaler(TransformerMixin, BaseEstimator):
+class EventScaler(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Scale collider events into a flat vector, one block of features per slot.
 
     For collider layouts every object becomes ``(pt, eta, phi)`` (or ``(pt, eta, sin phi,

@@ -27,3 +27,22 @@ def test_public_names_have_examples(module, name):
         assert "Parameters\n----------" in doc or not inspect.signature(obj).parameters, (
             f"{module}.{name} has no Parameters section"
         )
+
+
+def test_html_diagram_links_each_step_to_its_api_page(monkeypatch):
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler
+    from sklearn_aclr.model_selection import BackgroundOnly
+
+    detector = BackgroundOnly(make_pipeline(EventScaler(), AnomalyCLRTransformer(),
+                                            AutoEncoderScorer()))
+    monkeypatch.setenv("SKLEARN_ACLR_DOCS_URL", "https://docs.example.org/aclr/")
+    html = detector._repr_html_()
+    for page in ["sklearn_aclr.EventScaler", "sklearn_aclr.AnomalyCLRTransformer",
+                 "sklearn_aclr.AutoEncoderScorer", "sklearn_aclr.model_selection.BackgroundOnly"]:
+        assert f'href="https://docs.example.org/aclr/generated/{page}.html"' in html
+    # Where no documentation root is known, the diagram has no link rather than a wrong one.
+    monkeypatch.setenv("SKLEARN_ACLR_DOCS_URL", "")
+    assert "docs.example.org" not in detector._repr_html_()
+    assert EventScaler()._get_doc_link() == ""
