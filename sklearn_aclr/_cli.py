@@ -83,6 +83,20 @@ def _check_device(device):
         raise UsageError(str(exc)) from None
 
 
+def _check_style(style):
+    """A style the plots cannot use ends the command before the study runs, not after."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        return  # the plots are skipped, with a message
+    from sklearn_aclr.plotting import plot_style
+
+    try:
+        plot_style(style)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _make_parser():
     from sklearn_aclr import __version__
 
@@ -131,6 +145,9 @@ def _add_study(commands):
     study.add_argument("-o", "--output-dir", default="aclr-study",
                        help="folder for the results (default: aclr-study)")
     study.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    study.add_argument("--style", metavar="NAME",
+                       help="style of the plots: a matplotlib style, or an mplhep one such as "
+                       "CMS or ATLAS (needs mplhep: pip install 'sklearn-aclr[hep]')")
     study.add_argument("--no-supervised", action="store_true",
                        help="skip the supervised reference classifiers")
     study.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -239,6 +256,8 @@ def _run_study(args, argv):
                          "tools/update_readme.py in the source tree; run the study without it "
                          "and find the Markdown table in results.md.")
     _check_device(args.device)
+    if args.style is not None and not args.no_plots:
+        _check_style(args.style)
     background, signals, source = _study_data(args)
     progress = not args.no_progress and importlib.util.find_spec("tqdm") is not None
     models = default_models(quick=args.quick, max_epochs=args.epochs, device=args.device,
@@ -257,7 +276,7 @@ def _run_study(args, argv):
             print("matplotlib is not installed: skipping plots (pip install "
                   "'sklearn-aclr[plot]').", file=sys.stderr)
         else:
-            result.plot(out["roc.png"], out["sic.png"])
+            result.plot(out["roc.png"], out["sic.png"], style=args.style)
             written += [out["roc.png"], out["sic.png"]]
     with open(os.path.join(args.output_dir, "results.md"), "w") as f:
         f.write(result.markdown() + "\n")

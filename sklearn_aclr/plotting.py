@@ -7,10 +7,13 @@ curve as the background rejection 1/eB against the signal efficiency eS, on a lo
 :class:`ScoreDistributionDisplay` (the anomaly scores of background and signal). They keep the
 curve's arrays, thresholds included. Given an ``ax``, they draw on it; without one they ask
 pyplot for a new figure, as scikit-learn's displays do. :func:`signal_figure` draws on figures
-made without pyplot, for batch jobs. Nothing here changes the matplotlib backend, and any
-style applies (for CMS plots: ``import mplhep; mplhep.style.use("CMS")``). Needs the ``[plot]``
-extra.
+made without pyplot, for batch jobs, in a style of its own if asked (``style="CMS"``: the
+experiments' styles of mplhep, the ``[hep]`` extra). Nothing here changes the matplotlib
+backend or the user's style. Needs the ``[plot]`` extra.
 """
+
+import os
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -28,6 +31,7 @@ __all__ = [
     "SICCurveDisplay",
     "ScoreDistributionDisplay",
     "plot_curve",
+    "plot_style",
     "signal_figure",
 ]
 
@@ -393,7 +397,51 @@ def plot_curve(ax, y_true, score, *, kind="rejection", label=None, min_backgroun
     return ax
 
 
-def signal_figure(curves, *, kind="rejection", width=4.0, height=3.6):
+def plot_style(style):
+    """The matplotlib style that ``style`` names, checked before anything is drawn.
+
+    Parameters
+    ----------
+    style : str, dict or path-like
+        A style as ``matplotlib.style.use`` takes it (a name of ``matplotlib.style.available``,
+        a file, a dict of rcParams), or the name of a style of mplhep, such as ``"CMS"``,
+        ``"ATLAS"``, ``"LHCb2"`` or ``"ALICE"`` (the ``[hep]`` extra).
+
+    Returns
+    -------
+    style : str, dict, list or path-like
+        What ``matplotlib.style.context`` takes.
+
+    Examples
+    --------
+    >>> from sklearn_aclr.plotting import plot_style
+    >>> plot_style("ggplot")
+    'ggplot'
+    >>> plot_style("no such style")
+    Traceback (most recent call last):
+    ...
+    ValueError: style='no such style' is neither a matplotlib style ...
+    """
+    import matplotlib.style
+
+    if not isinstance(style, str) or style in matplotlib.style.available \
+            or os.path.isfile(style):
+        return style
+    try:
+        import mplhep
+    except ImportError:
+        mplhep = None
+    if mplhep is not None and not style.startswith("_") and hasattr(mplhep.style, style):
+        return getattr(mplhep.style, style)
+    hint = ("the mplhep styles (CMS, ATLAS, LHCb2, ALICE, ...)" if mplhep is not None else
+            "an mplhep style such as CMS or ATLAS, once mplhep is installed (pip install "
+            "'sklearn-aclr[hep]')")
+    raise ValueError(f"style={style!r} is neither a matplotlib style "
+                     f"({', '.join(sorted(matplotlib.style.available)[:6])}, ...), nor a file, "
+                     f"nor {hint}.")
+
+
+def signal_figure(curves, *, kind="rejection", width=4.0, height=3.6, style=None):
     """One panel per signal, one line per model, drawn by :func:`plot_curve`.
 
     Parameters
@@ -405,6 +453,9 @@ def signal_figure(curves, *, kind="rejection", width=4.0, height=3.6):
         The curve; see :func:`plot_curve`.
     width, height : float
         Size of each panel in inches.
+    style : str, dict or path-like, default=None
+        Draw in this style (see :func:`plot_style`; ``"CMS"`` for the CMS style of mplhep)
+        instead of the current one, which stays as it was.
 
     Returns
     -------
@@ -422,17 +473,19 @@ def signal_figure(curves, *, kind="rejection", width=4.0, height=3.6):
     >>> [ax.get_title() for ax in figure.axes]
     ['A', 'B']
     """
+    import matplotlib.style
     from matplotlib.figure import Figure
 
     signals = list(dict.fromkeys(signal for _, signal in curves))
     models = list(dict.fromkeys(model for model, _ in curves))
-    figure = Figure(figsize=(width * max(len(signals), 1), height), layout="constrained")
-    axes = figure.subplots(1, max(len(signals), 1), squeeze=False)[0]
-    for ax, signal in zip(axes, signals):
-        for model in models:
-            if (model, signal) in curves:
-                plot_curve(ax, *curves[model, signal], kind=kind, label=model)
-        ax.set_title(signal)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize="small")
+    with nullcontext() if style is None else matplotlib.style.context(plot_style(style)):
+        figure = Figure(figsize=(width * max(len(signals), 1), height), layout="constrained")
+        axes = figure.subplots(1, max(len(signals), 1), squeeze=False)[0]
+        for ax, signal in zip(axes, signals):
+            for model in models:
+                if (model, signal) in curves:
+                    plot_curve(ax, *curves[model, signal], kind=kind, label=model)
+            ax.set_title(signal)
+            ax.grid(alpha=0.3)
+        axes[0].legend(fontsize="small")
     return figure

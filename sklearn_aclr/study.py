@@ -176,8 +176,14 @@ class StudyResult:
             writer.writeheader()
             writer.writerows(self.records)
 
-    def figures(self):
+    def figures(self, style=None):
         """The ROC (1/eB against eS, log scale) and SIC figures, one panel per signal.
+
+        Parameters
+        ----------
+        style : str, dict or path-like, default=None
+            A matplotlib or mplhep style (``"CMS"``), see
+            :func:`~sklearn_aclr.plotting.plot_style`; None keeps the current one.
 
         Returns
         -------
@@ -186,11 +192,12 @@ class StudyResult:
         """
         from sklearn_aclr.plotting import signal_figure
 
-        return tuple(signal_figure(self.curves, kind=kind) for kind in ("rejection", "sic"))
+        return tuple(signal_figure(self.curves, kind=kind, style=style)
+                     for kind in ("rejection", "sic"))
 
-    def plot(self, roc_path, sic_path):
-        """Save the ROC and SIC figures of :meth:`figures` as images."""
-        for figure, path in zip(self.figures(), (roc_path, sic_path)):
+    def plot(self, roc_path, sic_path, style=None):
+        """Save the ROC and SIC figures of :meth:`figures` (in ``style``) as images."""
+        for figure, path in zip(self.figures(style), (roc_path, sic_path)):
             figure.savefig(path, dpi=120)
 
 

@@ -88,6 +88,7 @@ def test_missing_files_and_devices_are_user_errors(tmp_path, capsys):
         (["--background", str(tmp_path / "sig.h5"), "--signal", f"s={tmp_path / 'gone.h5'}"],
          "--signal s: .*gone.h5' does not exist"),
         (["--device", "warp-drive"], "not a torch device"),
+        (["--style", "no-such-style"], "style='no-such-style' is neither a matplotlib style"),
     ]
     if not torch.cuda.is_available():
         cases.append((["--device", "cuda"], "torch sees no CUDA device"))

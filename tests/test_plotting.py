@@ -16,6 +16,7 @@ from sklearn_aclr.plotting import (  # noqa: E402
     ScoreDistributionDisplay,
     SICCurveDisplay,
     plot_curve,
+    plot_style,
     signal_figure,
 )
 
@@ -54,6 +55,26 @@ def test_signal_figure_has_a_panel_per_signal_and_a_line_per_model(scores):
     figure = signal_figure(curves, kind="sic")
     assert [ax.get_title() for ax in figure.axes] == ["S1", "S2"]
     assert [len(ax.get_lines()) for ax in figure.axes] == [2, 1]
+
+
+def test_a_style_applies_to_the_figure_alone(scores):
+    import matplotlib
+
+    before = dict(matplotlib.rcParams)
+    figure = signal_figure({("a", "S1"): scores}, style={"axes.facecolor": "#123456"})
+    assert matplotlib.colors.to_hex(figure.axes[0].get_facecolor()) == "#123456"
+    assert dict(matplotlib.rcParams) == before  # the user's style is left as it was
+    with pytest.raises(ValueError, match="neither a matplotlib style"):
+        signal_figure({("a", "S1"): scores}, style="no-such-style")
+
+
+def test_mplhep_styles_by_name(scores):
+    mplhep = pytest.importorskip("mplhep")
+    assert plot_style("CMS") == mplhep.style.CMS
+    figure = signal_figure({("a", "S1"): scores}, style="CMS")
+    ax = figure.axes[0]
+    assert ax.xaxis.get_major_ticks()[0].tick1line.get_markersize() == 12  # CMS: long ticks
+    assert ax.title.get_fontsize() > 20  # and 26 pt text
 
 
 # --- Display objects ---------------------------------------------------------------------------
