@@ -9,7 +9,9 @@ aten operation that reaches a kernel, forward and backward, and divides by the n
 steps. Host-synchronising operations are those whose output shape or value the host must
 read before going on: ``item`` (``_local_scalar_dense``), ``nonzero``, boolean-mask indexing
 and selection, ``unique``, and ``repeat_interleave`` with tensor repeats. Data loading (the
-collation of each batch) is counted too: it is part of every step.
+collation of each batch) is counted too: it is part of every step. Operations that only make
+a view of existing memory (``select``, ``view``, ``expand``, ``transpose``, ``detach``, ...)
+are counted, and reported apart: on a GPU they launch no kernel.
 
 ``--gpu-path`` counts the step that runs on GPUs, on any machine: the fused AdamW kernel (on
 CPUs the estimators use the default kernel, which measured faster there) and the encoder with
@@ -31,6 +33,10 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from _common import background, print_table, write_report
 
+# Operations that only make a new view of existing memory (or unwrap one): they dispatch, but
+# launch no kernel on a GPU. Counted apart from those that compute.
+VIEWS = {"detach", "alias", "lift_fresh", "_unsafe_view"}
+
 SYNCING = {"_local_scalar_dense", "nonzero", "masked_select", "unique", "_unique2",
            "unique_consecutive", "unique_dim", "masked_scatter"}
 
@@ -41,11 +47,14 @@ class OpCounter(TorchDispatchMode):
     def __init__(self):
         super().__init__()
         self.counts = collections.Counter()
+        self.views = collections.Counter()
         self.syncs = collections.Counter()
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         name = func.__name__.split(".")[0]
         self.counts[name] += 1
+        if func.is_view or name in VIEWS:
+            self.views[name] += 1
         if name in SYNCING or _boolean_index(name, args) or _tensor_repeats(name, args):
             self.syncs[name] += 1
         return func(*args, **(kwargs or {}))
@@ -69,7 +78,10 @@ def count_fit(make_estimator, X, n_steps):
     with counter:
         make_estimator().fit(X)
     total, syncs = sum(counter.counts.values()), sum(counter.syncs.values())
+    views = sum(counter.views.values())
     return {"ops_per_step": total / n_steps, "syncs_per_step": syncs / n_steps,
+            "view_ops_per_step": views / n_steps,
+            "compute_ops_per_step": (total - views) / n_steps,
             "top_ops": dict(counter.counts.most_common(15)),
             "sync_ops": dict(counter.syncs.most_common())}
 
@@ -113,6 +125,7 @@ def main():
     rows.append({"estimator": "AutoEncoderScorer", **count_fit(
         lambda: AutoEncoderScorer(**common), features, n_steps)})
     print_table(rows, [("estimator", "estimator", "s"), ("ops_per_step", "aten ops/step", ".0f"),
+                       ("view_ops_per_step", "of them views", ".0f"),
                        ("syncs_per_step", "host syncs/step", ".1f")],
                 title=f"per training step, {args.n_events} demo events, batch {args.batch_size}, "
                       f"{'fused' if args.fused else 'default'} AdamW, "
