@@ -7,6 +7,7 @@ the line, when the function or class is decorated with :func:`fill_doc` (as
 full text; the source keeps one copy of each piece.
 """
 
+import functools
 import os
 import re
 import sys
@@ -150,15 +151,19 @@ def documentation_url():
     >>> del os.environ["SKLEARN_ACLR_DOCS_URL"]
     """
     url = os.environ.get("SKLEARN_ACLR_DOCS_URL")
-    if url is None:
-        try:
-            entries = metadata.metadata("sklearn-aclr").get_all("Project-URL") or []
-        except metadata.PackageNotFoundError:  # run from a source tree that is not installed
-            entries = []
-        urls = dict(entry.split(",", 1) for entry in entries if "," in entry)
-        url = next((link for label, link in urls.items()
-                    if label.strip().lower() == "documentation"), "")
-    return url.strip().rstrip("/")
+    return (_declared_documentation_url() if url is None else url).strip().rstrip("/")
+
+
+@functools.cache
+def _declared_documentation_url():
+    """The ``Documentation`` project URL of the installed package; "" where it has none."""
+    try:
+        entries = metadata.metadata("sklearn-aclr").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        entries = []
+    urls = dict(entry.split(",", 1) for entry in entries if "," in entry)
+    return next((link for label, link in urls.items()
+                 if label.strip().lower() == "documentation"), "")
 
 
 class DocLinkMixin:
