@@ -431,8 +431,9 @@ def plot_style(style):
         import mplhep
     except ImportError:
         mplhep = None
-    if mplhep is not None and not style.startswith("_") and hasattr(mplhep.style, style):
-        return getattr(mplhep.style, style)
+    found = getattr(mplhep.style, style, None) if mplhep is not None else None
+    if isinstance(found, (dict, list)):  # the styles, not the module's functions
+        return found
     hint = ("the mplhep styles (CMS, ATLAS, LHCb2, ALICE, ...)" if mplhep is not None else
             "an mplhep style such as CMS or ATLAS, once mplhep is installed (pip install "
             "'sklearn-aclr[hep]')")
