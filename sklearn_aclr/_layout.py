@@ -327,7 +327,7 @@ def _rule_message(rule, X, layout, broken):
                 f"there; {int(broken.sum())} slot(s) disagree. Check the column order (pt, eta, "
                 "phi, class id) and the slot order.")
     if rule == "empty":
-        return (f"{where[0].upper()}{where[1:]} has class id 0 (empty) but non-zero features "
+        return (f"The {where} has class id 0 (empty) but non-zero features "
                 f"{X[event, slot, :-1].tolist()}; empty slots must be all zero. Set the class "
                 "id of real objects, or zero the slot.")
     if rule == "pt":
