@@ -8,6 +8,7 @@ skorch net's common arguments and batched inference. A subclass says what it tra
 on ``BaseBagging``.
 """
 
+import functools
 import math
 import os
 import sys
@@ -31,7 +32,13 @@ from sklearn_aclr._checkpoint import (
     sigterm_stops_training,
 )
 from sklearn_aclr._docs import DocLinkMixin
-from sklearn_aclr._nets import BlockShuffleSampler, BlockValidSplit, EventDataset, collate_events
+from sklearn_aclr._nets import (
+    BlockShuffleSampler,
+    BlockValidSplit,
+    EventDataset,
+    collate_events,
+    on_device,
+)
 from sklearn_aclr._torch_utils import (
     apply_in_batches,
     resolve_device,
@@ -131,7 +138,10 @@ class BaseNetEstimator(DocLinkMixin, PersistenceMixin, BaseEstimator):
                 net.set_params(**self._streaming_kwargs(len(data), seed))
             return net
 
-        dataset = EventDataset(data, cached_blocks=_nets.BUFFER + 2 if streamed else None)
+        if streamed:
+            dataset = EventDataset(data, cached_blocks=_nets.BUFFER + 2)
+        else:  # on a GPU, arrays move there once, unless an accelerator shards them
+            dataset = EventDataset(data if device is not None else on_device(data, self.device_))
         self.net_ = train(self, make_net, dataset, seed, store)
         self.loss_curve_, self.validation_loss_curve_ = loss_curves(self.net_)
         self.n_epochs_ = len(self.loss_curve_)
@@ -191,10 +201,9 @@ class BaseNetEstimator(DocLinkMixin, PersistenceMixin, BaseEstimator):
             callbacks=net_callbacks,
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(seed),
-            iterator_train__pin_memory=pin_memory,
-            iterator_valid__pin_memory=pin_memory,
-            iterator_train__collate_fn=collate_events,
-            iterator_valid__collate_fn=collate_events,
+            # Pinned in collate_events, which leaves batches gathered on the device alone.
+            iterator_train__collate_fn=functools.partial(collate_events, pin_memory=pin_memory),
+            iterator_valid__collate_fn=functools.partial(collate_events, pin_memory=pin_memory),
             device=device,
             precision=self.precision,
             **self._compile_kwargs(),

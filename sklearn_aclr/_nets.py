@@ -26,7 +26,7 @@ from sklearn_aclr._sources import is_source
 from sklearn_aclr._torch_utils import to_device, unwrapped
 
 __all__ = ["AnomalyCLRNet", "AutoEncoderNet", "BlockShuffleSampler", "BlockValidSplit",
-           "EventDataset", "collate_events"]
+           "EventDataset", "collate_events", "on_device"]
 
 # FiniteLoss and ResumableEarlyStopping lived here until the callbacks got a module of their
 # own: models pickled before then name them here, and still load.
@@ -81,6 +81,8 @@ class EventDataset(torch.utils.data.Dataset):
 
     def __getitems__(self, indices):
         indices = np.asarray(indices, dtype=np.int64)
+        if isinstance(self.data, torch.Tensor):  # resident on the training device
+            return EventBatch(self.data[torch.from_numpy(indices).to(self.data.device)])
         if not is_source(self.data):
             return EventBatch(self.data[indices])
         if self.cached_blocks is None:
@@ -107,6 +109,24 @@ class EventDataset(torch.utils.data.Dataset):
 
     def __getstate__(self):  # the cache is not part of the data
         return {**self.__dict__, "_blocks": collections.OrderedDict()}
+
+
+def on_device(data, device, *, share=0.25):
+    """``data`` as a tensor on ``device`` where training is to read it from there; else as is.
+
+    On a CUDA device an array in memory moves there once, if it takes at most ``share`` of the
+    free device memory (a million ADC2021 events: 300 MB), so that a training step gathers its
+    batch on the device instead of copying it from the host. Event sources, and any device
+    that shares the host's memory, keep the data where it is.
+    """
+    device = torch.device(device)
+    if device.type != "cuda" or is_source(data):
+        return data
+    data = np.asarray(data)
+    free, _ = torch.cuda.mem_get_info(device)
+    if data.nbytes > share * free:
+        return data
+    return torch.as_tensor(data, device=device)
 
 
 BLOCK = 4096  # events per block of a streamed source: ~1.2 MB of ADC2021 events
@@ -199,14 +219,24 @@ class EventBatch:
         return len(self.events)
 
 
-def collate_events(batch):
+def collate_events(batch, pin_memory=False):
     """The DataLoader's ``collate_fn``: an :class:`EventBatch` becomes ``(X, y)`` with one
     conversion for the whole batch (the default collation converts every event on its own, a
-    few hundred tensor operations per step); anything else goes to the default."""
-    if isinstance(batch, EventBatch):
-        events = torch.from_numpy(np.ascontiguousarray(batch.events))
-        return events, torch.zeros(len(events))
-    return torch.utils.data.default_collate(batch)
+    few hundred tensor operations per step); anything else goes to the default.
+
+    ``pin_memory`` pins a batch read from host memory, so that its copy to a GPU does not
+    block; a batch gathered on the device (see :func:`on_device`) stays there. (The
+    DataLoader's own ``pin_memory`` would refuse such a batch.)
+    """
+    if not isinstance(batch, EventBatch):
+        batch = torch.utils.data.default_collate(batch)
+        return [t.pin_memory() for t in batch] if pin_memory else batch
+    events = batch.events
+    if not isinstance(events, torch.Tensor):
+        events = torch.from_numpy(np.ascontiguousarray(events))
+        if pin_memory:
+            events = events.pin_memory()
+    return events, torch.zeros(len(events), device=events.device)
 
 
 class AnomalyCLRNet(PlainLogMixin, DeferredLossMixin, MixedPrecisionMixin, NeuralNet):

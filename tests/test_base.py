@@ -126,3 +126,19 @@ def test_inductor_compiled_encoder_computes_what_the_eager_one_does(small_events
     compiled = tiny_transformer(dropout=0.0, max_epochs=2, compile=True).fit(small_events)
     np.testing.assert_allclose(compiled.transform(small_events), eager.transform(small_events),
                                rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("make", [tiny_transformer, tiny_scorer])
+def test_training_on_data_resident_on_the_device_gives_the_same_model(
+        make, small_events, small_features, monkeypatch):
+    # On a GPU the training array moves to the device once and batches are gathered there;
+    # the same path, run on the CPU, must train the very model that host batches train.
+    import sklearn_aclr._base
+
+    X = small_events if make is tiny_transformer else small_features
+    expected = make().fit(X)
+    monkeypatch.setattr(sklearn_aclr._base, "on_device", lambda data, device: torch.as_tensor(data))
+    resident = make().fit(X)
+    np.testing.assert_array_equal(resident.loss_curve_, expected.loss_curve_)
+    for a, b in zip(resident.net_.module_.parameters(), expected.net_.module_.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

@@ -98,11 +98,20 @@ def test_training_and_inference_on_the_gpu(background, tmp_path, precision):
 
 
 @pytest.mark.gpu
-def test_host_batches_are_pinned_and_copied_without_blocking():
+def test_training_data_lives_on_the_gpu_and_host_batches_are_pinned():
+    from sklearn_aclr._nets import EventDataset, collate_events, on_device
+
     x = to_device(np.ones((4, 19, 4), dtype=np.float32), "cuda")
     assert x.is_cuda
-    clr = AnomalyCLRTransformer(**SMALL, device="cuda")
-    assert clr.fit(make_adc_events(200, random_state=0)[0]).net_.iterator_train__pin_memory
+    X = make_adc_events(200, random_state=0)[0]
+    resident = on_device(X, "cuda")
+    assert isinstance(resident, torch.Tensor) and resident.is_cuda
+    events, _ = collate_events(EventDataset(resident).__getitems__([3, 1]), pin_memory=True)
+    assert events.is_cuda  # gathered on the device
+    events, _ = collate_events(EventDataset(X).__getitems__([3, 1]), pin_memory=True)
+    assert events.is_pinned()  # read from the host: pinned for a copy that does not block
+    clr = AnomalyCLRTransformer(**SMALL, device="cuda").fit(X)
+    assert clr.net_.iterator_train__collate_fn.keywords["pin_memory"]
 
 
 @pytest.mark.gpu
@@ -142,7 +151,12 @@ def test_grid_search_on_a_dask_cluster_equals_n_jobs_1(labelled):
 def test_grid_search_survives_a_killed_dask_worker(labelled):
     """A worker process killed (SIGKILL) in the middle of the search: the nanny restarts it,
     the scheduler runs its lost tasks again, and the search ends with the results (and the
-    best parameters) of a serial one."""
+    best parameters) of a serial one.
+
+    As the user guide says, the data must not live on one worker alone: joblib's Dask backend
+    puts each large argument on one worker, where a kill loses it for good (the search then
+    fails with FutureCancelledError). The recipe: X and y broadcast to every worker
+    (``scatter=[X, y]``), the splits as lists, which joblib sends with each task."""
     distributed = pytest.importorskip("distributed")
     import signal
     import threading
@@ -157,8 +171,8 @@ def test_grid_search_survives_a_killed_dask_worker(labelled):
         hidden_layer_sizes=(16,), max_epochs=40, early_stopping=False, device="cpu",
         random_state=0))
     grid = {"autoencoderscorer__latent_dim": [2, 4, 8]}
-    search = GridSearchCV(pipeline, grid, cv=BackgroundKFold(2), scoring=anomaly_auc_scorer,
-                          refit=False)
+    splits = [(train.tolist(), test.tolist()) for train, test in BackgroundKFold(2).split(X, y)]
+    search = GridSearchCV(pipeline, grid, cv=splits, scoring=anomaly_auc_scorer, refit=False)
     serial = search.set_params(n_jobs=1).fit(X, y).cv_results_
 
     killed = []
@@ -181,7 +195,7 @@ def test_grid_search_survives_a_killed_dask_worker(labelled):
 
         killer = threading.Thread(target=kill_a_busy_worker)
         killer.start()
-        with joblib.parallel_backend("dask"):
+        with joblib.parallel_backend("dask", scatter=[X, y]):
             on_cluster = search.set_params(n_jobs=-1).fit(X, y).cv_results_
         killer.join()
         assert killed, "no worker was busy to be killed"
