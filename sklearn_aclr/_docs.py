@@ -189,8 +189,14 @@ class DocLinkMixin:
 
     @property
     def _doc_link_template(self):
+        if "_doc_link_template_set" in vars(self):  # set on the instance, as scikit-learn allows
+            return vars(self)["_doc_link_template_set"]
         root = documentation_url()
         return f"{root}/generated/{{name}}.html" if root else ""
+
+    @_doc_link_template.setter
+    def _doc_link_template(self, value):
+        vars(self)["_doc_link_template_set"] = value
 
     def _doc_link_url_param_generator(self):
         cls = type(self)
