@@ -80,6 +80,11 @@ CONFIGS = {
     # invariance to MET changes it teaches cost h+ -> tau nu, whose signature is MET's shape?
     "loss=anomclr_plus,physical=rotate,eta_phi": {
         "loss": "anomclr_plus", "physical": ["rotate_phi", "smear_eta_phi"]},
+    # A fifth negative view, an added invisible particle (MET turned as well as rescaled): a
+    # heavier invisible system is what sets h+ -> tau nu apart from W -> l nu.
+    "loss=anomclr_plus,anomalous=+invisible": {
+        "loss": "anomclr_plus",
+        "anomalous": ["add_objects", "collinear_split", "shift_met", "scale_pt", "add_invisible"]},
     "loss=anomclr_batch": {"loss": "anomclr_batch"},
     "loss=simclr": {"loss": "simclr"},
     "jer=authors": {**FORMER_DEFAULT, "physical": AUTHORS_JER},

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sklearn_aclr import ADC2021
 from sklearn_aclr._layout import check_events
 from sklearn_aclr.augmentations import (
+    AddInvisible,
     AddObjects,
     CollinearSplit,
     Compose,
@@ -29,7 +30,7 @@ from sklearn_aclr.augmentations._base import trigger_object
 from sklearn_aclr.datasets import make_adc_events
 
 ALL = [RotatePhi(), SmearEtaPhi(), SmearJetEnergy(), AddObjects(), CollinearSplit(), ShiftMET(),
-       ScalePT(), Compose([RotatePhi(), SmearJetEnergy()]),
+       ScalePT(), AddInvisible(), Compose([RotatePhi(), SmearJetEnergy()]),
        OneOf([AddObjects(), CollinearSplit(), ShiftMET(), ScalePT()])]
 SLOT_CLASS = torch.as_tensor(ADC2021.slot_class)
 seeds = st.integers(0, 2**31 - 1)
@@ -280,6 +281,20 @@ def test_rescalings():
     pt = ScalePT()(events, generator=_gen(0))
     torch.testing.assert_close(pt[:, 0], events[:, 0])
     _assert_valid_layout(pt)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=seeds)
+def test_add_invisible_moves_met_by_a_vector_within_range(seed):
+    events = _events(seed, n=64)
+    out = AddInvisible(pt_min=10.0)(events, generator=_gen(seed))
+    torch.testing.assert_close(out[:, 1:], events[:, 1:])  # visible objects untouched
+    # MET changes by a vector (the invisible particle) with pT in [10 GeV, largest visible pT].
+    invisible = torch.linalg.vector_norm(_vector_sum(out[:, :1]) - _vector_sum(events[:, :1]),
+                                         dim=1)
+    largest = events[:, 1:, 0].amax(1).clamp(min=10.0).double()
+    assert (invisible >= 10.0 - 1e-3).all() and (invisible <= largest + 1e-3).all()
+    assert float(invisible.std()) > 1.0  # drawn, not fixed
 
 
 def test_one_of_gives_each_event_exactly_one():

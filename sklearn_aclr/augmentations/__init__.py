@@ -18,12 +18,19 @@ from sklearn_aclr.augmentations._base import (
     slot_table,
     wrap_phi,
 )
-from sklearn_aclr.augmentations.anomalous import AddObjects, CollinearSplit, ScalePT, ShiftMET
+from sklearn_aclr.augmentations.anomalous import (
+    AddInvisible,
+    AddObjects,
+    CollinearSplit,
+    ScalePT,
+    ShiftMET,
+)
 from sklearn_aclr.augmentations.generic import JitterValues, ScaleValues
 from sklearn_aclr.augmentations.physical import RotatePhi, SmearEtaPhi, SmearJetEnergy
 
 __all__ = [
     "AUGMENTATIONS",
+    "AddInvisible",
     "AddObjects",
     "Augmentation",
     "CollinearSplit",
@@ -48,6 +55,7 @@ AUGMENTATIONS = {
     "smear_eta_phi": SmearEtaPhi,
     "smear_jet_energy": SmearJetEnergy,
     "add_objects": AddObjects,
+    "add_invisible": AddInvisible,
     "collinear_split": CollinearSplit,
     "shift_met": ShiftMET,
     "scale_pt": ScalePT,
@@ -57,7 +65,7 @@ AUGMENTATIONS = {
 """Built-in augmentations by name."""
 
 _COLLIDER_ONLY = {"rotate_phi", "smear_eta_phi", "smear_jet_energy", "add_objects",
-                  "collinear_split", "shift_met", "scale_pt"}
+                  "add_invisible", "collinear_split", "shift_met", "scale_pt"}
 
 
 def default_augmentations(layout):

@@ -106,12 +106,12 @@ class EncoderLayer(nn.Module):
         """``x``: (T, D) tokens; ``index``: (T,) their places in the padded (B * n_max)
         layout; ``key_mask``: (B, 1, 1, n_max), True where a key is an object.
 
-        ``index=None`` takes ``x`` padded already, (B, n_max, D): every slot is computed,
+        ``index=None`` takes ``x`` padded already, (B * n_max, D): every slot is computed,
         with fixed shapes and no indexing that depends on the data (the GPU path)."""
         n_events, n_max = key_mask.shape[0], key_mask.shape[-1]
         width = x.shape[-1]
         p = self.dropout if self.training else 0.0
-        qkv = self.qkv(self.norm1(x))  # (T, 3D), or (B, n_max, 3D)
+        qkv = self.qkv(self.norm1(x))  # (T, 3D), or (B * n_max, 3D)
         if index is not None:
             qkv = qkv.new_zeros(n_events * n_max, 3 * width).index_copy(0, index, qkv)
         q, k, v = qkv.view(n_events, n_max, 3, self.n_heads, -1).permute(2, 0, 3, 1, 4)
@@ -249,12 +249,15 @@ class AnomalyCLREncoder(nn.Module):
         one (up to rounding)."""
         # An event without objects would have no keys: let it attend to its empty slots; it
         # has no tokens to sum either, and pools to zero as in the packed path.
+        n_events, n_slots = present.shape
         keys = present | ~present.any(dim=1, keepdim=True)
-        key_mask = keys.view(len(tokens), 1, 1, -1)
-        x = self.embed(tokens) + self.type_embed(types)  # (B, N, D)
+        key_mask = keys.view(n_events, 1, 1, n_slots)
+        # Slots flattened to (B * N, D): the linear layers then run as plain matrix products,
+        # without the reshapes that a 3-d input costs in each of them, forward and backward.
+        x = self.embed(tokens.flatten(0, 1)) + self.type_embed(types.flatten())
         for layer in self.layers:
             x = layer(x, None, key_mask)
-        x = self.norm(x)
+        x = self.norm(x).view(n_events, n_slots, -1)
         return (x * present.unsqueeze(-1).to(x.dtype)).sum(1)  # (B, D)
 
     def raw(self, events):  # (B, N, F + 1) -> (B, N * R)
