@@ -14,6 +14,12 @@ one is skipped, so an interrupted run resumes. The table gives, per test set and
 mean +- std over seeds and the paired difference to the strongest raw model of that signal
 with its standard error; the gap closed uses the supervised bound of ``ablation.py``'s logs.
 
+To check a change of the code against the earlier rows, rerun some models into a log of their
+own; the table takes the models that log lacks from ``defaults.jsonl`` and says so::
+
+    python benchmarks/defaults_check.py --models "AnomalyCLR + AE (defaults)" \
+        --log benchmarks/results/defaults_rerun.jsonl
+
 Usage::
 
     python benchmarks/defaults_check.py --seeds 0 1 2
@@ -24,6 +30,7 @@ import argparse
 import json
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from ablation import CONFIRMATION_LOG, LOG, append, format_table, load_validation, metrics
@@ -59,11 +66,9 @@ def run(args):
     train, test_background, signals = load_validation(args.n_train, args.n_test)
     _, held_back, fresh = load_validation(args.n_train, args.n_test, confirm=True)
     tests = {"validation": (test_background, signals), "fresh": (held_back, fresh)}
-    done = set()
-    if OUT.exists():
-        done = {(r["model"], r["seed"]) for r in map(json.loads, OUT.read_text().splitlines())}
+    done = {(r["model"], r["seed"]) for r in _rows(args.log)}
     for seed in args.seeds:
-        for name in MODELS:
+        for name in args.models:
             if (name, seed) in done:
                 continue
             start = time.perf_counter()
@@ -79,7 +84,7 @@ def run(args):
                                  "signal": signal, **values,
                                  "fit_seconds": round(fit_seconds, 1),
                                  "encoder_epochs": getattr(model[0], "n_epochs_", None)})
-            append(OUT, rows)
+            append(args.log, rows)
             print(f"{name} seed {seed}: {fit_seconds:.0f} s", flush=True)
 
 
@@ -87,12 +92,18 @@ def _rows(log):
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-def table(metric="auc"):
+def table(metric="auc", log=OUT):
     """``ablation.format_table`` for each test set, the supervised bound from the ablation's
-    logs of that test set, and what the training adds over the untrained control."""
-    rows = _rows(OUT)
-    bounds = {"validation": LOG, "fresh": CONFIRMATION_LOG}
+    logs of that test set, and what the training adds over the untrained control. Models
+    that ``log`` lacks come from ``defaults.jsonl``."""
+    rows = _rows(log)
     lines = []
+    if Path(log).resolve() != OUT.resolve():
+        rerun = {row["model"] for row in rows}
+        rows += [row for row in _rows(OUT) if row["model"] not in rerun]
+        lines.append(f"rerun in {log.name}: {', '.join(sorted(rerun))}; other models from "
+                     f"{OUT.name}")
+    bounds = {"validation": LOG, "fresh": CONFIRMATION_LOG}
     for test, log in bounds.items():
         tested = [row for row in rows if row["test"] == test]
         if not tested:
@@ -132,10 +143,12 @@ def main():
     parser.add_argument("--n-test", type=int, default=20_000)
     parser.add_argument("--table", action="store_true", help="print the table and stop")
     parser.add_argument("--metric", default="auc")
+    parser.add_argument("--models", nargs="*", default=list(MODELS), choices=MODELS)
+    parser.add_argument("--log", type=Path, default=OUT)
     args = parser.parse_args()
     if not args.table:
         run(args)
-    print(table(args.metric))
+    print(table(args.metric, args.log))
 
 
 if __name__ == "__main__":

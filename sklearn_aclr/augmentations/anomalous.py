@@ -166,17 +166,19 @@ class AddInvisible(_LayoutAugmentation):
     pt_min : float, default=15.0
         Smallest pT of the invisible particle, in GeV.
     layout : str or EventLayout, default="adc2021"
-        Event layout: the slot of MET.
+        Event layout; the new momentum goes into its MET slot.
 
     Examples
     --------
+    Three copies of one event with a muon: each view has the muon as it was and MET turned.
+
     >>> import torch
     >>> from sklearn_aclr.augmentations import AddInvisible
-    >>> events = torch.zeros(1, 19, 4)
-    >>> events[0, 0] = torch.tensor([40.0, 0.0, 1.0, 1.0])   # MET
-    >>> events[0, 5] = torch.tensor([60.0, 0.3, -1.0, 3.0])  # a muon
-    >>> view = AddInvisible()(events, generator=torch.Generator().manual_seed(0))
-    >>> bool(view[0, 0, 0] != 40.0), bool((view[0, 1:] == events[0, 1:]).all())
+    >>> events = torch.zeros(3, 19, 4)
+    >>> events[:, 0] = torch.tensor([40.0, 0.0, 1.0, 1.0])
+    >>> events[:, 5] = torch.tensor([60.0, 0.3, -1.0, 3.0])
+    >>> views = AddInvisible()(events, generator=torch.Generator().manual_seed(0))
+    >>> torch.equal(views[:, 1:], events[:, 1:]), bool((views[:, 0, 2] != 1.0).all())
     (True, True)
     """
 
