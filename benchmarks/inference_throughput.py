@@ -10,7 +10,7 @@ included); the matmul reference is the best of a few (2048 x 2048) float32 produ
 Usage::
 
     python benchmarks/inference_throughput.py
-    python benchmarks/inference_throughput.py --device cuda --batch-sizes 4096 16384 65536
+    python benchmarks/inference_throughput.py --device cuda --batch-sizes auto 16384 65536
 """
 
 import argparse
@@ -53,11 +53,16 @@ def matmul_gflops(device, n=2048, repeat=5):
     return 2 * n**3 / best_of(product, repeat) / 1e9
 
 
+def _batch_size(text):
+    return text if text == "auto" else int(text)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-events", type=int, default=32768)
-    parser.add_argument("--batch-sizes", type=int, nargs="+",
-                        default=[128, 256, 512, 1024, 4096, 16384])
+    parser.add_argument("--batch-sizes", type=_batch_size, nargs="+",
+                        default=[128, 256, 512, 1024, 4096, 16384],
+                        help='batch sizes, "auto" for the default choice by device')
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--output")
     args = parser.parse_args()
@@ -92,7 +97,7 @@ def main():
         rows.append({"batch_size": batch_size, "seconds": seconds, "events_per_s": rate,
                      "gflops": rate * flops / 1e9,
                      "fraction_of_matmul": rate * flops / 1e9 / reference})
-    print_table(rows, [("batch_size", "batch", "d"), ("seconds", "time [s]", ".2f"),
+    print_table(rows, [("batch_size", "batch", ""), ("seconds", "time [s]", ".2f"),
                        ("events_per_s", "events/s", ".0f"), ("gflops", "GFLOP/s", ".1f"),
                        ("fraction_of_matmul", "of matmul", ".2f")],
                 title=f"transform + score of {len(X)} events on {args.device}: "
