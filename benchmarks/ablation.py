@@ -97,6 +97,8 @@ CONFIGS = {
     "loss=anomclr_plus,batch=1024": {"loss": "anomclr_plus", "batch_size": 1024},
     "loss=anomclr_plus,width=128": {"loss": "anomclr_plus", "d_model": 128,
                                     "dim_feedforward": 512, "output_dim": 64},
+    # Depth at the default loss: half the layers halve the encoder's operations per step.
+    "loss=anomclr_plus,layers=2": {"loss": "anomclr_plus", "n_layers": 2},
 }
 REPRESENTATIONS = ("head", "head_l2", "pooled", "pooled+head", "pooled+raw")
 DETECTORS = ("AE", "AE+std", "kNN", "GMM", "Mahalanobis", "IForest")
