@@ -15,7 +15,8 @@ mean +- std over seeds and the paired difference to the strongest raw model of t
 with its standard error; the gap closed uses the supervised bound of ``ablation.py``'s logs.
 
 To check a change of the code against the earlier rows, rerun some models into a log of their
-own; the table takes the models that log lacks from ``defaults.jsonl`` and says so::
+own; the table takes the (model, seed) pairs that log lacks from ``defaults.jsonl`` and says
+so::
 
     python benchmarks/defaults_check.py --models "AnomalyCLR + AE (defaults)" \
         --log benchmarks/results/defaults_rerun.jsonl
@@ -94,15 +95,17 @@ def _rows(log):
 
 def table(metric="auc", log=OUT):
     """``ablation.format_table`` for each test set, the supervised bound from the ablation's
-    logs of that test set, and what the training adds over the untrained control. Models
-    that ``log`` lacks come from ``defaults.jsonl``."""
+    logs of that test set, and what the training adds over the untrained control. The
+    (model, seed) pairs that ``log`` lacks come from ``defaults.jsonl``."""
     rows = _rows(log)
     lines = []
     if Path(log).resolve() != OUT.resolve():
-        rerun = {row["model"] for row in rows}
-        rows += [row for row in _rows(OUT) if row["model"] not in rerun]
-        lines.append(f"rerun in {log.name}: {', '.join(sorted(rerun))}; other models from "
-                     f"{OUT.name}")
+        have = {(row["model"], row["seed"]) for row in rows}
+        rows += [row for row in _rows(OUT) if (row["model"], row["seed"]) not in have]
+        lines.append(f"from {log.name}: " + ", ".join(
+            f"{model} (seeds {', '.join(str(s) for m, s in sorted(have) if m == model)})"
+            for model in sorted({m for m, _ in have}))
+            + f"; the rest from {OUT.name}")
     bounds = {"validation": LOG, "fresh": CONFIRMATION_LOG}
     for test, log in bounds.items():
         tested = [row for row in rows if row["test"] == test]

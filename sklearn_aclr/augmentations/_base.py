@@ -185,8 +185,8 @@ class SlotTable:
     def rank_in_type(self, mask, priority=None):
         """(B, N) rank of each True slot of ``mask`` among the True slots of its type's block.
 
-        By slot order, or by ascending ``priority`` (B, N) where given. Entries where ``mask``
-        is False are meaningless.
+        By slot order, or by ascending ``priority`` (B, N), values in [0, 1), where given.
+        Entries where ``mask`` is False are meaningless.
         """
         if priority is None:
             before = mask.to(self.earlier_block.dtype) @ self.earlier_block  # earlier blocks
