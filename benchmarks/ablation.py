@@ -46,6 +46,7 @@ from sklearn_aclr.augmentations import (
     ShiftMET,
     SmearEtaPhi,
     SmearJetEnergy,
+    default_augmentations,
 )
 from sklearn_aclr.study import ISOLATION_FOREST, RAW_FEATURES
 
@@ -84,7 +85,7 @@ CONFIGS = {
     # heavier invisible system is what sets h+ -> tau nu apart from W -> l nu.
     "loss=anomclr_plus,anomalous=+invisible": {
         "loss": "anomclr_plus",
-        "anomalous": ["add_objects", "collinear_split", "shift_met", "scale_pt", "add_invisible"]},
+        "anomalous": [*default_augmentations("adc2021")[1], "add_invisible"]},
     "loss=anomclr_batch": {"loss": "anomclr_batch"},
     "loss=simclr": {"loss": "simclr"},
     "jer=authors": {**FORMER_DEFAULT, "physical": AUTHORS_JER},

@@ -107,11 +107,11 @@ def table(metric="auc", log=OUT):
             for model in sorted({m for m, _ in have}))
             + f"; the rest from {OUT.name}")
     bounds = {"validation": LOG, "fresh": CONFIRMATION_LOG}
-    for test, log in bounds.items():
+    for test, bound_log in bounds.items():
         tested = [row for row in rows if row["test"] == test]
         if not tested:
             continue
-        supervised = [row for row in _rows(log) if row["model"] == "supervised"]
+        supervised = [row for row in _rows(bound_log) if row["model"] == "supervised"]
         lines += [f"{test} test events", format_table(tested + supervised, metric,
                                                        models=(*MODELS, "supervised"))]
         by = {}

@@ -69,9 +69,10 @@ def run_check(name, script, arguments, limit, device, folder):
         done = subprocess.run(command, capture_output=True, text=True, timeout=limit)
         status, text = done.returncode, done.stdout + done.stderr
     except subprocess.TimeoutExpired as error:
-        status = "timeout"
-        text = (error.stdout or b"").decode(errors="replace") if isinstance(
-            error.stdout, bytes) else (error.stdout or "")
+        # What the script printed before it was stopped; bytes here even with text=True.
+        status, text = "timeout", error.stdout or ""
+        if isinstance(text, bytes):
+            text = text.decode(errors="replace")
     report = json.loads(output.read_text()) if output.exists() else None
     return {"command": command[1:], "status": status,
             "seconds": round(time.perf_counter() - start, 1), "report": report,
