@@ -11,7 +11,8 @@ read before going on: ``item`` (``_local_scalar_dense``), ``nonzero``, boolean-m
 and selection, ``unique``, and ``repeat_interleave`` with tensor repeats. Data loading (the
 collation of each batch) is counted too: it is part of every step. Operations that only make
 a view of existing memory (``select``, ``view``, ``expand``, ``transpose``, ``detach``, ...)
-are counted, and reported apart: on a GPU they launch no kernel.
+are counted, and reported apart: on a GPU they launch no kernel. One more step, taken by hand
+after the fit, is counted phase by phase (views, encoder, loss, backward, optimiser).
 
 ``--gpu-path`` counts the step that runs on GPUs, on any machine: the fused AdamW kernel (on
 CPUs the estimators use the default kernel, which measured faster there) and the encoder with
@@ -86,6 +87,46 @@ def count_fit(make_estimator, X, n_steps):
             "sync_ops": dict(counter.syncs.most_common())}
 
 
+def count_phases(transformer, X):
+    """Operations of one more training step of a fitted ``transformer``, phase by phase.
+
+    The step is taken by hand in the order of the net's ``train_step``: the views, the
+    encoder on the stacked views, the loss, backward, the optimiser. A first step before the
+    counted one builds the optimiser's state (its moments and step counts, about three
+    operations per parameter), which ``count_fit`` spreads over the epoch.
+    """
+    net = transformer.net_
+    events = torch.as_tensor(X[: transformer.batch_size])
+    generator = net._generator("train")
+    net.module_.train()
+
+    def step():
+        phases = {}
+
+        def run(name, fn):
+            counter = OpCounter()
+            with counter:
+                out = fn()
+            phases[name] = sum(counter.counts.values())
+            return out
+
+        views = [events,
+                 run("physical view", lambda: net.physical(events, generator=generator)),
+                 run("anomalous view", lambda: net.anomalous(events, generator=generator))]
+        if net.module_.packs(events):
+            z = run("encoder forward", lambda: torch.cat([net.module_(v) for v in views]))
+        else:
+            z = run("encoder forward", lambda: net.module_(torch.cat(views)))
+        loss = run("loss", lambda: net.criterion_(z))
+        run("backward", loss.backward)
+        run("optimizer step", net.optimizer_.step)
+        run("zero_grad", net.optimizer_.zero_grad)
+        return phases
+
+    step()
+    return step()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-events", type=int, default=2048)
@@ -119,8 +160,14 @@ def main():
     n_steps = -(-args.n_events // args.batch_size)  # one epoch, no validation split
     common = dict(batch_size=args.batch_size, max_epochs=1, early_stopping=False,
                   device="cpu", random_state=0)
-    rows = [{"estimator": "AnomalyCLRTransformer", **count_fit(
-        lambda: AnomalyCLRTransformer(**common), X, n_steps)}]
+    fitted = []
+
+    def make_transformer():
+        fitted.append(AnomalyCLRTransformer(**common))
+        return fitted[-1]
+
+    rows = [{"estimator": "AnomalyCLRTransformer", **count_fit(make_transformer, X, n_steps)}]
+    phases = count_phases(fitted[-1], X)
     features = EventScaler().fit_transform(X)
     rows.append({"estimator": "AutoEncoderScorer", **count_fit(
         lambda: AutoEncoderScorer(**common), features, n_steps)})
@@ -134,9 +181,13 @@ def main():
     for row in rows:
         print(f"\n{row['estimator']}: synchronising ops {row['sync_ops']}")
         print(f"most frequent ops {row['top_ops']}")
+    print("\nAnomalyCLRTransformer, one more step by phase (views included): "
+          + ", ".join(f"{name} {n}" for name, n in phases.items())
+          + f"; total {sum(phases.values())}")
     write_report("step_ops", {"n_events": args.n_events, "batch_size": args.batch_size,
                               "n_steps": n_steps, "fused": args.fused,
-                              "gpu_path": args.gpu_path, "rows": rows},
+                              "gpu_path": args.gpu_path, "rows": rows,
+                              "transformer_phases": phases},
                  args.output)
 
 

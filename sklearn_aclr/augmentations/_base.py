@@ -86,9 +86,9 @@ def log_uniform_factor(shape, factor_range, *, generator, like):
     and ``factor_range[1]``, never by a factor near one.
     """
     low, high = (math.log(f) for f in factor_range)
-    log_f = uniform(shape, low, high, generator=generator, like=like)
-    sign = torch.where(uniform(shape, 0.0, 1.0, generator=generator, like=like) < 0.5, -1.0, 1.0)
-    return torch.exp(sign * log_f)
+    u = torch.rand(tuple(shape) + (2,), generator=generator, device=like.device, dtype=like.dtype)
+    log_f = low + (high - low) * u[..., 0]
+    return torch.exp(torch.where(u[..., 1] < 0.5, -log_f, log_f))  # down half of the time
 
 
 def slot_table(layout, like):
@@ -130,33 +130,69 @@ class SlotTable:
 
     ``trigger`` marks the slots whose objects can pass the event selection (ADC2021: electrons
     and muons), ``trigger_pt`` is its threshold, and ``met`` marks the MET slot (all False
-    where the layout has none).
+    where the layout has none). The slots of one object type form a *block* (the slots of a
+    type are contiguous); the methods below count and rank objects within blocks for all
+    types at once, in a fixed number of operations whatever the layout.
     """
 
     def __init__(self, layout, *, device, dtype):
         layout = get_layout(layout)
         as_tensor = lambda a: torch.as_tensor(a, device=device, dtype=dtype)  # noqa: E731
-        self.layout = layout
+        self.layout, self.device = layout, device
         self.slot_class = as_tensor(layout.slot_class)
         self.eta_max = as_tensor(layout.slot_attribute("eta_max"))
         self.pt_min = as_tensor(layout.slot_attribute("pt_min"))
-        self.types = [
-            (t.name, torch.as_tensor(layout.slots_of(t.name), device=device))
-            for t in layout.object_types
-        ]
-        # For each slot, the rank of its type's block of slots (blocks are contiguous).
-        self.slot_block = torch.as_tensor(
-            [[t.name for t in layout.object_types].index(name) for name in layout.slot_types],
-            device=device).unsqueeze(0)
+        # Where new objects may be placed: |eta| below this (0 for slots without acceptance).
+        self.eta_acceptance = torch.where(torch.isfinite(self.eta_max), self.eta_max, 0.0)
         slot_types = list(layout.slot_types)
+        blocks = list(dict.fromkeys(slot_types))  # type names in slot order
+        # For each slot, the rank of its type's block, and the first slot of that block.
+        self.slot_block = torch.as_tensor([blocks.index(t) for t in slot_types], device=device)
+        self.block_start = torch.as_tensor([slot_types.index(t) for t in slot_types],
+                                           device=device)
+        block = self.slot_block
+        self.block_onehot = (block.unsqueeze(1) == torch.arange(len(blocks), device=device)).to(
+            dtype)  # (N, T)
+        slots = torch.arange(len(slot_types), device=device)
+        self.earlier_block = (slots.unsqueeze(1) < self.block_start).to(dtype)  # (N, N)
+        self.same_block = block.unsqueeze(1) == block  # (N, N)
+        self._block_key = 3 * block.to(dtype)  # keeps the blocks apart when ranking
         self.trigger = torch.as_tensor([t in layout.trigger_types for t in slot_types],
                                        device=device)
         self.trigger_pt = float(layout.trigger_pt)
         self.met = torch.as_tensor([t == "met" for t in slot_types], device=device)
+        self.visible = ~self.met
+        # Momentum balance (see carry_into_met): +1 for every slot before a change, -1 for the
+        # visible (non-MET) slots after it.
+        self.balance = torch.cat([torch.ones_like(self.pt_min), -self.visible.to(dtype)])
+        self._masks = {}
 
-    def is_type(self, name):
-        """Boolean mask over slots for object type ``name``."""
-        return self.slot_class == self.layout.object_type(name).class_id
+    def is_type(self, *names):
+        """Boolean mask over slots, True for the slots of the object types ``names``."""
+        if names not in self._masks:
+            self._masks[names] = torch.as_tensor(
+                [t in names for t in self.layout.slot_types], device=self.device)
+        return self._masks[names]
+
+    def count_per_type(self, mask):
+        """(B, T) integer counts of the True slots of ``mask`` (B, N) in each type's block."""
+        return (mask.to(self.block_onehot.dtype) @ self.block_onehot).round().long()
+
+    def per_slot(self, values):
+        """(B, N): each slot gets its type's entry of ``values`` (B, T)."""
+        return values[:, self.slot_block]
+
+    def rank_in_type(self, mask, priority=None):
+        """(B, N) rank of each True slot of ``mask`` among the True slots of its type's block.
+
+        By slot order, or by ascending ``priority`` (B, N), values in [0, 1), where given.
+        Entries where ``mask`` is False are meaningless.
+        """
+        if priority is None:
+            before = mask.to(self.earlier_block.dtype) @ self.earlier_block  # earlier blocks
+            return torch.cumsum(mask, dim=1) - 1 - before.round().long()
+        key = torch.where(mask, priority, 2.0) + self._block_key  # priority in [0, 1)
+        return torch.argsort(torch.argsort(key, dim=1), dim=1) - self.block_start
 
 
 def passes_selection(events, table):
@@ -185,8 +221,8 @@ def passes_selection(events, table):
     """
     if not table.layout.trigger_types:
         return torch.ones(len(events), dtype=torch.bool, device=events.device)
-    present = events[..., CLASS] != 0
-    return (present & table.trigger & (events[..., PT] > table.trigger_pt)).any(dim=1)
+    # Empty slots are all zero, below any threshold: no need to ask which slots are present.
+    return (table.trigger & (events[..., PT] > table.trigger_pt)).any(dim=1)
 
 
 def trigger_object(events, table):
@@ -210,13 +246,10 @@ def transverse_vector(events, selected):
 
 def set_met(events, table, vector):
     """A copy of ``events`` whose MET slot holds the vector (B, 2), pT and phi both."""
-    out = events.clone()
-    met = table.met.expand_as(events[..., PT])
-    pt = torch.linalg.vector_norm(vector, dim=1, keepdim=True)
+    pt = torch.hypot(vector[:, 0], vector[:, 1]).unsqueeze(1)
     phi = torch.atan2(vector[:, 1], vector[:, 0]).unsqueeze(1)
-    out[..., PT] = torch.where(met, pt, events[..., PT])
-    out[..., PHI] = torch.where(met, phi, events[..., PHI])
-    return out
+    out = replace_column(events, PT, pt, where=table.met)
+    return replace_column(out, PHI, phi, where=table.met)
 
 
 def carry_into_met(before, after, table):
@@ -225,18 +258,49 @@ def carry_into_met(before, after, table):
     ``after`` is ``before`` with objects moved, rescaled, added or removed (MET itself
     unchanged). MET is minus the vector sum of everything seen, so it becomes
     ``MET_before - (sum_after - sum_before)``; an object that is removed takes its whole
-    momentum into MET, as an object that left the detector would.
+    momentum into MET, as an object that left the detector would. Computed as the vector sum
+    of every slot of ``before`` (MET included) minus that of the visible slots of ``after``:
+    empty slots are all zero and add nothing.
     """
-    visible = ~table.met
-    change = (transverse_vector(after, (after[..., CLASS] != 0) & visible)
-              - transverse_vector(before, (before[..., CLASS] != 0) & visible))
-    met = transverse_vector(before, table.met.expand_as(before[..., PT]))
-    return set_met(after, table, met - change)
+    both = torch.cat([before, after], dim=1)
+    pt = both[..., PT] * table.balance
+    phi = both[..., PHI]
+    vector = torch.stack([(pt * torch.cos(phi)).sum(1), (pt * torch.sin(phi)).sum(1)], 1)
+    return set_met(after, table, vector)
 
 
 def empty_slots(events, keep):
     """Zero the slots where ``keep`` is False; returns a new tensor."""
-    return events * keep.unsqueeze(-1).to(events.dtype)
+    return events * keep.unsqueeze(-1)
+
+
+def replace_column(events, column, values, where=None):
+    """A copy of ``events`` with one column replaced by ``values``.
+
+    Parameters
+    ----------
+    events : Tensor of shape (B, N, C)
+        Canonical events.
+    column : int
+        The column (``PT``, ``ETA``, ``PHI``, ...).
+    values : Tensor broadcasting to (B, N)
+        The new entries.
+    where : Tensor of shape (N,) or (B, N), dtype bool, default=None
+        Replace only these slots; every slot if None.
+
+    Returns
+    -------
+    Tensor of shape (B, N, C)
+    """
+    cell = _column_mask(column, events.shape[-1], events.device)
+    if where is not None:
+        cell = cell & where.unsqueeze(-1)
+    return torch.where(cell, values.unsqueeze(-1), events)
+
+
+@functools.lru_cache(maxsize=64)
+def _column_mask(column, n_columns, device):
+    return torch.arange(n_columns, device=device) == column % n_columns
 
 
 def sort_slots(events, table):

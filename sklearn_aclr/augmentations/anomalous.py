@@ -20,6 +20,7 @@ from sklearn_aclr.augmentations._base import (
     empty_slots,
     log_uniform_factor,
     random_counts,
+    replace_column,
     set_met,
     slot_table,
     sort_slots,
@@ -68,28 +69,21 @@ class AddObjects(_LayoutAugmentation):
 
     def __call__(self, events, *, generator):
         table = slot_table(self.layout, events)
-        empty = events[..., CLASS] == 0
-        masks = [table.is_type(name) for name in _VISIBLE]
-        visible = torch.stack(masks).any(dim=0)  # (N,)
-        capacity = torch.stack([(empty & m).sum(1) for m in masks], 1)  # (B, 3)
-        counts = random_counts(capacity, generator=generator)
+        visible = table.is_type(*_VISIBLE)
+        free = (events[..., CLASS] == 0) & visible
+        counts = random_counts(table.count_per_type(free), generator=generator)
         # A free slot is filled if it is among the first `count` free slots of its type.
-        new = torch.zeros_like(empty)
-        for k, mask in enumerate(masks):
-            free = empty & mask
-            rank = torch.cumsum(free.long(), dim=1) - 1
-            new |= free & (rank < counts[:, k : k + 1])
+        new = free & (table.rank_in_type(free) < table.per_slot(counts))
 
         max_pt = (events[..., PT] * visible).amax(dim=1, keepdim=True)  # (B, 1)
-        low = table.pt_min.expand_as(events[..., PT])
-        pt = uniform(empty.shape, low, torch.maximum(max_pt, low), generator=generator, like=events)
-        eta_max = torch.where(torch.isfinite(table.eta_max), table.eta_max, 0.0)
-        eta = uniform(empty.shape, -eta_max, eta_max, generator=generator, like=events)
-        phi = uniform(empty.shape, -math.pi, math.pi, generator=generator, like=events)
+        low = table.pt_min
+        u = torch.rand(free.shape + (3,), generator=generator, device=events.device,
+                       dtype=events.dtype)
+        pt = low + (torch.maximum(max_pt, low) - low) * u[..., 0]
+        eta = table.eta_acceptance * (2 * u[..., 1] - 1)
+        phi = math.pi * (2 * u[..., 2] - 1)
         added = torch.stack([pt, eta, phi, table.slot_class.expand_as(pt)], -1)
-        added = empty_slots(added, new)
-
-        return sort_slots(carry_into_met(events, events + added, table), table)
+        return sort_slots(carry_into_met(events, events + empty_slots(added, new), table), table)
 
 
 class CollinearSplit(_LayoutAugmentation):
@@ -120,46 +114,41 @@ class CollinearSplit(_LayoutAugmentation):
 
     def __call__(self, events, *, generator):
         table = slot_table(self.layout, events)
+        pt = events[..., PT]
+        visible = table.is_type(*_VISIBLE)
         present = events[..., CLASS] != 0
         # What the parent must keep: the threshold, or for the selection lepton the selection
         # threshold (with a margin against rounding); the partner must pass the threshold.
         keep_min = torch.where(trigger_object(events, table),
                                table.pt_min.clamp(min=table.trigger_pt * (1 + 1e-3)),
                                table.pt_min)  # (B, N)
-        splittable = present & (events[..., PT] >= keep_min + table.pt_min)
-        kinds = [(name, slots) for name, slots in table.types if name in _VISIBLE]
-        capacity = torch.stack(
-            [torch.minimum(splittable[:, s].sum(1), (~present[:, s]).sum(1)) for _, s in kinds], 1
-        )
-        counts = random_counts(capacity, generator=generator)
-        out = events.clone()
-        for k, (_, slots) in enumerate(kinds):
-            block = events[:, slots]  # (B, n, C)
-            n = len(slots)
-            # Parents: a random choice among splittable objects; partners: the first free slots.
-            priority = torch.rand(block.shape[:2], generator=generator, device=events.device)
-            priority = torch.where(splittable[:, slots], priority, 2.0)
-            parent = torch.argsort(priority, dim=1)  # (B, n), splittable first
-            free = torch.argsort((present[:, slots]).long(), dim=1, stable=True)  # free first
-            active = torch.arange(n, device=events.device) < counts[:, k : k + 1]  # (B, n)
-            to_parent = _one_hot(parent, n, events.dtype) * active.unsqueeze(-1)  # (B, j, s)
-            to_free = _one_hot(free, n, events.dtype) * active.unsqueeze(-1)
+        splittable = present & visible & (pt >= keep_min + table.pt_min)
+        free = ~present & visible
+        capacity = torch.minimum(table.count_per_type(splittable), table.count_per_type(free))
+        counts = table.per_slot(random_counts(capacity, generator=generator))  # (B, N)
+        # Parents: a random choice among the splittable objects of each type; partners: the
+        # first free slots of the type. The k-th parent of a type pairs with its k-th partner.
+        u = torch.rand(pt.shape + (2,), generator=generator, device=events.device,
+                       dtype=events.dtype)
+        parent_rank = table.rank_in_type(splittable, u[..., 0])
+        free_rank = table.rank_in_type(free)
+        parent = splittable & (parent_rank < counts)
+        partner = free & (free_rank < counts)
+        pairs = (parent.unsqueeze(2) & partner.unsqueeze(1) & table.same_block
+                 & (parent_rank.unsqueeze(2) == free_rank.unsqueeze(1)))  # (B, parent, partner)
 
-            parent_rows = torch.gather(block, 1, parent.unsqueeze(-1).expand_as(block))
-            parent_pt = parent_rows[..., PT].clamp(min=1e-6)
-            z_low = torch.gather(keep_min[:, slots], 1, parent) / parent_pt
-            z_high = 1 - table.pt_min[slots].unsqueeze(0) / parent_pt
-            z = uniform(z_low.shape, z_low, torch.maximum(z_low, z_high), generator=generator,
-                        like=events)
-            partner_rows = parent_rows.clone()
-            partner_rows[..., PT] = (1 - z) * parent_rows[..., PT]
-
-            keep_fraction = 1 - torch.einsum("bjs,bj->bs", to_parent, 1 - z)  # z at parents
-            new_block = block.clone()
-            new_block[..., PT] = block[..., PT] * keep_fraction
-            new_block = new_block + torch.einsum("bjs,bjc->bsc", to_free, partner_rows)
-            out[:, slots] = new_block
-        return sort_slots(out, table)
+        # The parent keeps z of its pT, the partner takes 1 - z and the parent's direction.
+        z_low = keep_min / pt.clamp(min=1e-6)
+        z_high = 1 - table.pt_min / pt.clamp(min=1e-6)
+        z = z_low + (torch.maximum(z_low, z_high) - z_low) * u[..., 1]
+        z = torch.where(parent, z, 1.0)
+        columns = torch.arange(events.shape[-1], device=events.device)
+        split_off = torch.where(columns == PT, (1 - z).unsqueeze(-1), 1.0) * events  # (B, N, C)
+        kept = torch.where(columns == PT, z.unsqueeze(-1), 1.0) * events
+        # Each partner slot takes the split-off row of its parent: a sum with one term, exact
+        # (a matrix product could round pT on GPUs that allow TF32).
+        partners = (pairs.unsqueeze(-1) * split_off.unsqueeze(2)).sum(1)
+        return sort_slots(kept + partners, table)
 
 
 class AddInvisible(_LayoutAugmentation):
@@ -199,14 +188,13 @@ class AddInvisible(_LayoutAugmentation):
 
     def __call__(self, events, *, generator):
         table = slot_table(self.layout, events)
-        visible = (events[..., CLASS] != 0) & ~table.met
-        largest = torch.where(visible, events[..., PT], 0.0).amax(dim=1, keepdim=True)
+        largest = (events[..., PT] * table.visible).amax(dim=1, keepdim=True)  # empty: pT 0
         shape = (len(events), 1)
         pt = uniform(shape, self.pt_min, largest.clamp(min=self.pt_min), generator=generator,
                      like=events)
         phi = uniform(shape, -math.pi, math.pi, generator=generator, like=events)
         invisible = torch.cat([pt * torch.cos(phi), pt * torch.sin(phi)], dim=1)
-        met = transverse_vector(events, table.met.expand_as(visible))
+        met = transverse_vector(events, table.met.expand_as(events[..., PT]))
         return set_met(events, table, met + invisible)
 
 
@@ -248,8 +236,7 @@ class ShiftMET(_Rescale):
 
     def __call__(self, events, *, generator):
         table = slot_table(self.layout, events)
-        met = table.met.expand_as(events[..., PT])
-        return _rescale_pt(events, met, self._factor(events, generator))
+        return _rescale_pt(events, table.met, self._factor(events, generator))
 
 
 class ScalePT(_Rescale):
@@ -280,24 +267,15 @@ class ScalePT(_Rescale):
 
     def __call__(self, events, *, generator):
         table = slot_table(self.layout, events)
-        scaled = (events[..., CLASS] != 0) & ~table.met
         factor = self._factor(events, generator)
-        candidates = (events[..., CLASS] != 0) & table.trigger
-        lead = torch.where(candidates, events[..., PT], 0.0).amax(dim=1, keepdim=True)
+        lead = (events[..., PT] * table.trigger).amax(dim=1, keepdim=True)  # empty: pT 0
         fails = (factor < 1) & (lead * factor <= table.trigger_pt) & (lead > 0)
-        out = _rescale_pt(events, scaled, torch.where(fails, 1 / factor, factor))
-        kept = ~scaled | (out[..., PT] >= table.pt_min)
-        return sort_slots(empty_slots(out, kept), table)
-
-
-def _one_hot(index, n, dtype):
-    """``F.one_hot(index, n)`` as ``dtype``, without its range check, which reads the indices
-    back to the host (they are argsort outputs, in range by construction)."""
-    return (index.unsqueeze(-1) == torch.arange(n, device=index.device)).to(dtype)
+        factor = torch.where(fails, 1 / factor, factor)
+        out = _rescale_pt(events, table.visible, factor)
+        gone = (events[..., CLASS] != 0) & table.visible & (out[..., PT] < table.pt_min)
+        return sort_slots(empty_slots(out, ~gone), table)
 
 
 def _rescale_pt(events, selected, factor):
-    """Multiply the pT of the ``selected`` (B, N) slots by a factor (B, 1) per event."""
-    out = events.clone()
-    out[..., PT] = torch.where(selected, events[..., PT] * factor, events[..., PT])
-    return out
+    """Multiply the pT of the ``selected`` (N,) slots by a factor (B, 1) per event."""
+    return replace_column(events, PT, events[..., PT] * factor, where=selected)

@@ -16,6 +16,7 @@ from sklearn_aclr.augmentations._base import (
     carry_into_met,
     empty_slots,
     passes_selection,
+    replace_column,
     slot_table,
     sort_slots,
     uniform,
@@ -56,12 +57,9 @@ class RotatePhi(Augmentation):
         self.layout = layout
 
     def __call__(self, events, *, generator):
-        present = events[..., CLASS] != 0
         angle = uniform((len(events), 1), -math.pi, math.pi, generator=generator, like=events)
-        out = events.clone()
         rotated = wrap_phi(events[..., PHI] + self.strength * angle)
-        out[..., PHI] = torch.where(present, rotated, events[..., PHI])
-        return out
+        return replace_column(events, PHI, rotated, where=events[..., CLASS] != 0)
 
 
 class SmearEtaPhi(Augmentation):
@@ -113,18 +111,17 @@ class SmearEtaPhi(Augmentation):
 
     def __call__(self, events, *, generator):
         table = slot_table(self.layout, events)
-        smeared = (events[..., CLASS] != 0) & ~table.met
-        pt = events[..., PT].clamp(min=1e-3)
-        width = self.strength * self.width * (self.pt_ref / pt).clamp(max=1.0)
+        smeared = (events[..., CLASS] != 0) & table.visible
+        width = self.strength * self.width
+        width = (width * self.pt_ref / events[..., PT].clamp(min=1e-3)).clamp(max=width)
         noise = torch.randn(events.shape[:2] + (2,), generator=generator, device=events.device,
-                            dtype=events.dtype)
-        out = events.clone()
-        eta = events[..., ETA] + width * noise[..., 0]
-        phi = wrap_phi(events[..., PHI] + width * noise[..., 1])
-        out[..., ETA] = torch.where(smeared, eta, events[..., ETA])
-        out[..., PHI] = torch.where(smeared, phi, events[..., PHI])
-        inside = out[..., ETA].abs() < table.eta_max
-        out = carry_into_met(events, empty_slots(out, inside | ~smeared), table)
+                            dtype=events.dtype) * width.unsqueeze(-1)
+        eta = events[..., ETA] + noise[..., 0]
+        phi = wrap_phi(events[..., PHI] + noise[..., 1])
+        out = replace_column(events, ETA, eta, where=smeared)
+        out = replace_column(out, PHI, phi, where=smeared)
+        gone = smeared & (eta.abs() >= table.eta_max)  # out of the acceptance
+        out = carry_into_met(events, empty_slots(out, ~gone), table)
         keep = passes_selection(out, table) | ~passes_selection(events, table)
         out = torch.where(keep.view(-1, 1, 1), out, events)
         return sort_slots(out, table)
@@ -180,9 +177,10 @@ class SmearJetEnergy(Augmentation):
         table = slot_table(self.layout, events)
         jets = (events[..., CLASS] != 0) & table.is_type("jet")
         pt = events[..., PT]
-        sigma = torch.sqrt((self.constant * pt) ** 2 + self.stochastic**2 * pt)
+        variance = (self.strength * self.constant) ** 2 * pt**2 + (
+            self.strength * self.stochastic) ** 2 * pt
         noise = torch.randn(pt.shape, generator=generator, device=pt.device, dtype=pt.dtype)
-        out = events.clone()
-        out[..., PT] = torch.where(jets, pt + self.strength * sigma * noise, pt)
-        kept = ~jets | (out[..., PT] >= table.pt_min)
-        return sort_slots(carry_into_met(events, empty_slots(out, kept), table), table)
+        smeared = pt + torch.sqrt(variance) * noise
+        out = replace_column(events, PT, smeared, where=jets)
+        gone = jets & (smeared < table.pt_min)  # below the jet threshold
+        return sort_slots(carry_into_met(events, empty_slots(out, ~gone), table), table)
