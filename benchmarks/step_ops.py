@@ -15,7 +15,7 @@ are counted, and reported apart: on a GPU they launch no kernel. One more step, 
 after the fit, is counted phase by phase (views, encoder, loss, backward, optimiser).
 
 ``--gpu-path`` counts the step that runs on GPUs, on any machine: the fused AdamW kernel (on
-CPUs the estimators use the default kernel, which measured faster there) and the encoder with
+CPUs the estimators keep the default kernel; see benchmarks/README.md) and the encoder with
 fixed shapes (on CPUs it packs the objects of each batch, which needs the host to read the
 largest object count). ``--fused`` switches the optimiser alone.
 

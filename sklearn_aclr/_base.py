@@ -192,7 +192,9 @@ class BaseNetEstimator(DocLinkMixin, PersistenceMixin, BaseEstimator):
             optimizer__weight_decay=self.weight_decay,
             # On GPUs the fused kernel updates every parameter in one launch, without reading
             # the step counts back to the host (the default implementation does, for each
-            # parameter). On CPUs it measured 7% slower than the default (foreach) kernel.
+            # parameter). On CPUs the default kernel stays: fused measured 1.5% faster per
+            # epoch there, too little to change training's arithmetic without a defaults
+            # check (benchmarks/README.md, "Operations per training step").
             optimizer__fused=cuda,
             lr=self.lr,
             batch_size=self.batch_size,
