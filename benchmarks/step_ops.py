@@ -91,7 +91,8 @@ def count_phases(transformer, X):
     """Operations of one more training step of a fitted ``transformer``, phase by phase.
 
     The step is taken by hand in the order of the net's ``train_step``: the views, the
-    encoder on the stacked views, the loss, backward, the optimiser. A first step before the
+    encoder on them (one pass on the fixed-shape path, one per view where it packs), the
+    loss, backward, the optimiser. A first step before the
     counted one builds the optimiser's state (its moments and step counts, about three
     operations per parameter), which ``count_fit`` spreads over the epoch.
     """
@@ -160,14 +161,9 @@ def main():
     n_steps = -(-args.n_events // args.batch_size)  # one epoch, no validation split
     common = dict(batch_size=args.batch_size, max_epochs=1, early_stopping=False,
                   device="cpu", random_state=0)
-    fitted = []
-
-    def make_transformer():
-        fitted.append(AnomalyCLRTransformer(**common))
-        return fitted[-1]
-
-    rows = [{"estimator": "AnomalyCLRTransformer", **count_fit(make_transformer, X, n_steps)}]
-    phases = count_phases(fitted[-1], X)
+    transformer = AnomalyCLRTransformer(**common)
+    rows = [{"estimator": "AnomalyCLRTransformer", **count_fit(lambda: transformer, X, n_steps)}]
+    phases = count_phases(transformer, X)
     features = EventScaler().fit_transform(X)
     rows.append({"estimator": "AutoEncoderScorer", **count_fit(
         lambda: AutoEncoderScorer(**common), features, n_steps)})
