@@ -64,8 +64,10 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         Width of the object tokens inside the Transformer.
     n_heads : int, default=4
         Attention heads per layer; must divide ``d_model``.
-    n_layers : int, default=4
-        Transformer encoder layers: how many rounds of object-object attention.
+    n_layers : int, default=2
+        Transformer encoder layers: how many rounds of object-object attention. Two detect
+        as well as the paper's four on the validation sample (see "What works") at half the
+        cost.
     dim_feedforward : int, default=256
         Width of the feed-forward block of each layer.
     dropout : float, default=0.1
@@ -209,7 +211,7 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         layout="adc2021",
         d_model=64,
         n_heads=4,
-        n_layers=4,
+        n_layers=2,
         dim_feedforward=256,
         dropout=0.1,
         output_dim=32,

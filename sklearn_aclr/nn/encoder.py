@@ -148,7 +148,7 @@ class AnomalyCLREncoder(nn.Module):
         Width of tokens inside the Transformer.
     n_heads : int, default=4
         Attention heads; must divide ``d_model``.
-    n_layers : int, default=4
+    n_layers : int, default=2
         Transformer encoder layers.
     dim_feedforward : int, default=256
         Width of the feed-forward block of each layer.
@@ -176,7 +176,7 @@ class AnomalyCLREncoder(nn.Module):
 
     def __init__(
         self, *, center, scale, collider, n_types, sincos_phi=True, d_model=64, n_heads=4,
-        n_layers=4, dim_feedforward=256, dropout=0.1, output_dim=32, n_head_layers=2,
+        n_layers=2, dim_feedforward=256, dropout=0.1, output_dim=32, n_head_layers=2,
         raw_center=None, raw_scale=None,
     ):
         super().__init__()
