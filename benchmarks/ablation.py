@@ -65,29 +65,32 @@ GENTLE = [AddObjects(), CollinearSplit(), ShiftMET(factor_range=(1.2, 2.0)),
           ScalePT(factor_range=(1.1, 1.5))]
 
 # name: AnomalyCLRTransformer parameters. The grid ran when the package's defaults trained with
-# the AnomCLR loss; "default" and the single-axis variations keep that loss explicitly, so that
-# their names, the logged rows and the cached encoders keep their meaning. "loss=anomclr_plus"
-# is the package's default encoder since this ablation chose it.
-FORMER_DEFAULT = {"loss": "anomclr"}
+# the AnomCLR loss and four encoder layers; "default" and the single-axis variations keep that
+# loss and that depth explicitly, so that their names, the logged rows and the cached encoders
+# keep their meaning. "loss=anomclr_plus" is the package's default loss since this ablation
+# chose it; "loss=anomclr_plus,layers=2" is the package's default encoder since.
+FOUR_LAYERS = {"n_layers": 4}
+FORMER_DEFAULT = {"loss": "anomclr", **FOUR_LAYERS}
+FORMER_PLUS = {"loss": "anomclr_plus", **FOUR_LAYERS}
 CONFIGS = {
     "default": FORMER_DEFAULT,
     # The control: the encoder as initialised (no learning), to tell what training adds.
     "untrained": {**FORMER_DEFAULT, "lr": 1e-12, "patience": 1},
-    "loss=anomclr_plus": {"loss": "anomclr_plus"},
+    "loss=anomclr_plus": FORMER_PLUS,
     # AnomCLR+ early-stops within a few epochs (its validation loss is flat): train it through.
-    "loss=anomclr_plus,no_early_stopping": {"loss": "anomclr_plus", "early_stopping": False},
-    "loss=anomclr_plus,anomalous=gentle": {"loss": "anomclr_plus", "anomalous": GENTLE},
+    "loss=anomclr_plus,no_early_stopping": {**FORMER_PLUS, "early_stopping": False},
+    "loss=anomclr_plus,anomalous=gentle": {**FORMER_PLUS, "anomalous": GENTLE},
     # Physical views without jet energy smearing, which moves momentum into MET: does the
     # invariance to MET changes it teaches cost h+ -> tau nu, whose signature is MET's shape?
     "loss=anomclr_plus,physical=rotate,eta_phi": {
-        "loss": "anomclr_plus", "physical": ["rotate_phi", "smear_eta_phi"]},
+        **FORMER_PLUS, "physical": ["rotate_phi", "smear_eta_phi"]},
     # A fifth negative view, an added invisible particle (MET turned as well as rescaled): a
     # heavier invisible system is what sets h+ -> tau nu apart from W -> l nu.
     "loss=anomclr_plus,anomalous=+invisible": {
-        "loss": "anomclr_plus",
+        **FORMER_PLUS,
         "anomalous": [*default_augmentations("adc2021")[1], "add_invisible"]},
-    "loss=anomclr_batch": {"loss": "anomclr_batch"},
-    "loss=simclr": {"loss": "simclr"},
+    "loss=anomclr_batch": {"loss": "anomclr_batch", **FOUR_LAYERS},
+    "loss=simclr": {"loss": "simclr", **FOUR_LAYERS},
     "jer=authors": {**FORMER_DEFAULT, "physical": AUTHORS_JER},
     "temperature=0.5": {**FORMER_DEFAULT, "temperature": 0.5},
     "batch=1024": {**FORMER_DEFAULT, "batch_size": 1024},
@@ -95,8 +98,8 @@ CONFIGS = {
     "eta_phi=off": {**FORMER_DEFAULT, "physical": ["rotate_phi", "smear_jet_energy"]},
     "anomalous=add,met": {**FORMER_DEFAULT, "anomalous": ["add_objects", "shift_met"]},
     # Batch size and width at the package's default loss (AnomCLR+).
-    "loss=anomclr_plus,batch=1024": {"loss": "anomclr_plus", "batch_size": 1024},
-    "loss=anomclr_plus,width=128": {"loss": "anomclr_plus", "d_model": 128,
+    "loss=anomclr_plus,batch=1024": {**FORMER_PLUS, "batch_size": 1024},
+    "loss=anomclr_plus,width=128": {**FORMER_PLUS, "d_model": 128,
                                     "dim_feedforward": 512, "output_dim": 64},
     # Depth at the default loss: half the layers halve the encoder's operations per step.
     "loss=anomclr_plus,layers=2": {"loss": "anomclr_plus", "n_layers": 2},
