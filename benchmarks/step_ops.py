@@ -91,10 +91,10 @@ def count_phases(transformer, X):
     """Operations of one more training step of a fitted ``transformer``, phase by phase.
 
     The step is taken by hand in the order of the net's ``train_step``: the views, the
-    encoder on them (one pass on the fixed-shape path, one per view where it packs), the
-    loss, backward, the optimiser. A first step before the
-    counted one builds the optimiser's state (its moments and step counts, about three
-    operations per parameter), which ``count_fit`` spreads over the epoch.
+    encoder on them (one pass on the fixed-shape path, one per view where it packs, as the
+    net's ``infer`` does), the loss, backward, the optimiser. A first step before the counted
+    one builds the optimiser's state (its moments and step counts, about three operations per
+    parameter), which ``count_fit`` spreads over the epoch.
     """
     net = transformer.net_
     events = torch.as_tensor(X[: transformer.batch_size])
