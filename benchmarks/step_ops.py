@@ -91,8 +91,8 @@ def count_phases(transformer, X):
     """Operations of one more training step of a fitted ``transformer``, phase by phase.
 
     The step is taken by hand in the order of the net's ``train_step``: the views, the
-    encoder on them (one pass on the fixed-shape path, one per view where it packs, as the
-    net's ``infer`` does), the loss, backward, the optimiser. A first step before the counted
+    encoder on them (the net's ``encode``: one pass on the fixed-shape path, one per view
+    where it packs), the loss, backward, the optimiser. A first step before the counted
     one builds the optimiser's state (its moments and step counts, about three operations per
     parameter), which ``count_fit`` spreads over the epoch.
     """
@@ -114,10 +114,7 @@ def count_phases(transformer, X):
         views = [events,
                  run("physical view", lambda: net.physical(events, generator=generator)),
                  run("anomalous view", lambda: net.anomalous(events, generator=generator))]
-        if net.module_.packs(events):
-            z = run("encoder forward", lambda: torch.cat([net.module_(v) for v in views]))
-        else:
-            z = run("encoder forward", lambda: net.module_(torch.cat(views)))
+        z = run("encoder forward", lambda: net.encode(views))
         loss = run("loss", lambda: net.criterion_(z))
         run("backward", loss.backward)
         run("optimizer step", net.optimizer_.step)

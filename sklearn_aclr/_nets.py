@@ -293,13 +293,17 @@ class AnomalyCLRNet(PlainLogMixin, DeferredLossMixin, MixedPrecisionMixin, Neura
         return views
 
     def infer(self, x, **fit_params):
-        """Representations of the views of the events ``x``, stacked: (n_views * B, D).
+        """Representations of the views of the events ``x``, stacked: (n_views * B, D)."""
+        views = self._views(x, "train" if self.module_.training else "valid")
+        return self.encode(views, **fit_params)
+
+    def encode(self, views, **fit_params):
+        """Representations of ``views`` (a list of (B, N, F + 1) event tensors), stacked.
 
         Where the encoder packs objects (on CPUs), one pass per view: each pass is padded to
         its fullest event, and anomalous views (with added objects) are much fuller than the
         others. Where it computes every slot (on GPUs), the views go through in one pass.
         """
-        views = self._views(x, "train" if self.module_.training else "valid")
         packs = getattr(unwrapped(self.module_), "packs", lambda events: True)
         with self._autocast():
             if not packs(views[0]):

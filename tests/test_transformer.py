@@ -266,3 +266,23 @@ def test_inference_in_order_of_multiplicity_returns_outputs_in_input_order(fitte
                                sort_key=_n_objects)
     np.testing.assert_allclose(ordered, plain, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(fitted.transform(X), plain, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("packing", [True, False])
+def test_the_views_of_a_batch_are_encoded_in_the_order_of_the_loss(
+        fitted, labelled, packing, monkeypatch):
+    """The net encodes the views one pass per view where the encoder packs (CPUs) and in one
+    pass elsewhere; both stack the representations view by view, as the loss expects."""
+    from sklearn_aclr._torch_utils import unwrapped
+
+    X, _ = labelled
+    net = fitted.net_
+    module = unwrapped(net.module_)
+    monkeypatch.setattr(module, "packing", packing)
+    module.eval()
+    views = net._views(torch.as_tensor(X[:64], dtype=torch.float32), "valid")
+    with torch.no_grad():
+        stacked = net.encode(views)
+        expected = torch.cat([module(view) for view in views])
+    assert stacked.shape == (3 * 64, expected.shape[1])
+    torch.testing.assert_close(stacked, expected, rtol=1e-5, atol=1e-5)
