@@ -322,6 +322,22 @@ def _unit(config, epochs):
     return config if epochs == DEFAULT_EPOCHS else f"{config} e{epochs}"
 
 
+def _base_level(level):
+    """``pooled*W+raw``, the pooled block weighted by W beside the raw features, is a variant
+    of ``pooled+raw``; every other level is its own."""
+    return "pooled+raw" if level.startswith("pooled*") else level
+
+
+def _level(reps, level):
+    if not level.startswith("pooled*"):
+        return reps[level]
+    # The autoencoder's error sums over features: the weight sets the pooled block's share
+    # (its variance is about 7 times that of the raw block at weight 1).
+    weight = float(level.removeprefix("pooled*").removesuffix("+raw"))
+    pooled = reps["pooled"].shape[1]
+    return np.hstack([weight * reps["pooled+raw"][:, :pooled], reps["pooled+raw"][:, pooled:]])
+
+
 def run_encoder(config, seed, data, args):
     from sklearn_aclr import EventScaler
 
@@ -336,10 +352,11 @@ def run_encoder(config, seed, data, args):
     rows = []
     for level in args.representations:
         for detector in args.detectors:
-            if detector.startswith("AE") and level not in AE_LEVELS:
+            if detector.startswith("AE") and _base_level(level) not in AE_LEVELS:
                 continue  # autoencoders cost minutes each: only where the package uses them
             start = time.perf_counter()
-            scores = detector_scores(detector, reps_train[level], reps_test[level], seed)
+            scores = detector_scores(detector, _level(reps_train, level),
+                                     _level(reps_test, level), seed)
             rows += _rows(unit, seed, f"ACLR {unit} | {level} | {detector}", scores,
                           n_background, sizes, time.perf_counter() - start)
     for row in rows:
@@ -450,7 +467,9 @@ def main():
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--raw", action="store_true", help="run the raw baselines too")
     parser.add_argument("--supervised", action="store_true", help="run the supervised bound")
-    parser.add_argument("--representations", nargs="*", default=list(REPRESENTATIONS))
+    parser.add_argument("--representations", nargs="*", default=list(REPRESENTATIONS),
+                        help="levels; also pooled*W+raw, the pooled block weighted by W "
+                             "beside the raw features (pooled*1+raw is pooled+raw)")
     parser.add_argument("--detectors", nargs="*", default=list(DETECTORS),
                         choices=[*DETECTORS, *ENSEMBLES])
     parser.add_argument("--n-train", type=int, default=20_000)
