@@ -33,7 +33,7 @@ Usage::
     python benchmarks/ablation.py --configs default loss=simclr --seeds 0 1 2
     python benchmarks/ablation.py --table
     python benchmarks/ablation.py --encoder-ensemble --configs loss=anomclr_plus,layers=2 \
-        --log benchmarks/results/ablation_ensemble.jsonl
+        --log benchmarks/results/ensembles_l2.jsonl
 """
 
 import argparse
@@ -110,6 +110,10 @@ CONFIGS = {
                                     "dim_feedforward": 512, "output_dim": 64},
     # Depth at the default loss: half the layers halve the encoder's operations per step.
     "loss=anomclr_plus,layers=2": {"loss": "anomclr_plus", "n_layers": 2},
+    # The other losses at the default depth, beside the raw features: does a loss with
+    # negatives from the batch (or without anomalous views at all) learn more?
+    "loss=anomclr_batch,layers=2": {"loss": "anomclr_batch", "n_layers": 2},
+    "loss=simclr,layers=2": {"loss": "simclr", "n_layers": 2},
 }
 REPRESENTATIONS = ("head", "head_l2", "pooled", "pooled+head", "pooled+raw")
 DETECTORS = ("AE", "AE+std", "kNN", "GMM", "Mahalanobis", "IForest")

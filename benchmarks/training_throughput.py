@@ -9,8 +9,8 @@ the package's default is two).
 - ``bare-loop``: the same encoder module, augmentations, loss (the estimator's default) and
   AdamW in a hand-written loop over a shuffled in-memory tensor, the views encoded as the
   estimator does (one pass per view where the encoder packs, on CPUs; one pass for all three
-  elsewhere): the floor for framework overhead. Target: the estimator
-  reaches at least 0.9x of it.
+  elsewhere): the floor for framework overhead. Target: the estimator reaches at least 0.9x
+  of it.
 - ``published-port``: numpy augmentations on the host for each batch and a sequence-first
   encoder with a (batch * heads, N, N) float mask (``_published_port.py``). Target: the
   estimator is at least 2x faster.
