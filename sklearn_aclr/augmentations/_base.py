@@ -240,7 +240,12 @@ def trigger_object(events, table):
 def transverse_vector(events, selected):
     """(B, 2) vector sum (px, py) of the objects where ``selected`` (B, N) is True."""
     pt = torch.where(selected, events[..., PT], torch.zeros_like(events[..., PT]))
-    phi = events[..., PHI]
+    return _vector_sum(pt, events[..., PHI])
+
+
+def _vector_sum(pt, phi):
+    """(B, 2) sum over slots of the transverse vectors of magnitudes ``pt`` (B, N), angles
+    ``phi`` (B, N)."""
     return torch.stack([(pt * torch.cos(phi)).sum(1), (pt * torch.sin(phi)).sum(1)], 1)
 
 
@@ -263,10 +268,7 @@ def carry_into_met(before, after, table):
     empty slots are all zero and add nothing.
     """
     both = torch.cat([before, after], dim=1)
-    pt = both[..., PT] * table.balance
-    phi = both[..., PHI]
-    vector = torch.stack([(pt * torch.cos(phi)).sum(1), (pt * torch.sin(phi)).sum(1)], 1)
-    return set_met(after, table, vector)
+    return set_met(after, table, _vector_sum(both[..., PT] * table.balance, both[..., PHI]))
 
 
 def empty_slots(events, keep):

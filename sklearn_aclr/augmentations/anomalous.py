@@ -16,6 +16,7 @@ from sklearn_aclr.augmentations._base import (
     CLASS,
     PT,
     Augmentation,
+    _column_mask,
     carry_into_met,
     empty_slots,
     log_uniform_factor,
@@ -142,9 +143,9 @@ class CollinearSplit(_LayoutAugmentation):
         z_high = 1 - table.pt_min / pt.clamp(min=1e-6)
         z = z_low + (torch.maximum(z_low, z_high) - z_low) * u[..., 1]
         z = torch.where(parent, z, 1.0)
-        columns = torch.arange(events.shape[-1], device=events.device)
-        split_off = torch.where(columns == PT, (1 - z).unsqueeze(-1), 1.0) * events  # (B, N, C)
-        kept = torch.where(columns == PT, z.unsqueeze(-1), 1.0) * events
+        pt_column = _column_mask(PT, events.shape[-1], events.device)
+        split_off = torch.where(pt_column, (1 - z).unsqueeze(-1), 1.0) * events  # (B, N, C)
+        kept = torch.where(pt_column, z.unsqueeze(-1), 1.0) * events
         # Each partner slot takes the split-off row of its parent: a sum with one term, exact
         # (a matrix product could round pT on GPUs that allow TF32).
         partners = (pairs.unsqueeze(-1) * split_off.unsqueeze(2)).sum(1)
