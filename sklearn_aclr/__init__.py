@@ -16,6 +16,7 @@ _LAZY = {
     "AnomalyCLRTransformer": "sklearn_aclr._transformer",
     "AutoEncoderScorer": "sklearn_aclr._scorer",
     "EventScaler": "sklearn_aclr.preprocessing",
+    "SeedEnsemble": "sklearn_aclr._ensemble",
 }
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "EventLayout",
     "EventScaler",
     "ObjectType",
+    "SeedEnsemble",
     "__version__",
 ]
 

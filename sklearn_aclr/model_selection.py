@@ -117,6 +117,19 @@ class BackgroundKFold(BaseCrossValidator):
         return self.n_splits
 
 
+def _anomaly_score_of(estimator, X):
+    """The anomaly score (higher = more anomalous) of a fitted unsupervised detector: its
+    ``anomaly_score``, or for a scikit-learn outlier detector (or a Pipeline ending in one),
+    whose scores are higher for inliers, ``-score_samples(X)`` (or ``-decision_function(X)``).
+    """
+    for method, sign in (("anomaly_score", 1), ("score_samples", -1),
+                         ("decision_function", -1)):
+        if hasattr(estimator, method):
+            return sign * np.asarray(getattr(estimator, method)(X))
+    raise TypeError(f"{type(estimator).__name__} has no anomaly_score, score_samples or "
+                    "decision_function to read an anomaly score from.")
+
+
 def _wrapped_has(method):
     """For available_if: whether the wrapped (or fitted) estimator has ``method``."""
     def check(self):
@@ -243,10 +256,7 @@ class BackgroundOnly(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
         or for a scikit-learn outlier detector (or a Pipeline ending in one), whose scores
         are higher for inliers, ``-score_samples(X)`` (or ``-decision_function(X)``)."""
         check_is_fitted(self)
-        for method, sign in (("anomaly_score", 1), ("score_samples", -1),
-                             ("decision_function", -1)):
-            if hasattr(self.estimator_, method):
-                return sign * np.asarray(getattr(self.estimator_, method)(X))
+        return _anomaly_score_of(self.estimator_, X)
 
     score_samples = _delegated(
         "score_samples", "The fitted estimator's ``score_samples(X)``: higher = more normal.",

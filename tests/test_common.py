@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler
+from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer, EventScaler, SeedEnsemble
 
 ESTIMATORS = [
     AutoEncoderScorer(hidden_layer_sizes=(8,), latent_dim=2, max_epochs=3, random_state=0),
@@ -13,9 +13,20 @@ ESTIMATORS = [
         layout="tabular", d_model=8, n_heads=2, n_layers=1, dim_feedforward=16, output_dim=4,
         batch_size=32, max_epochs=2, early_stopping=False, random_state=0,
     ),
+    SeedEnsemble(AutoEncoderScorer(hidden_layer_sizes=(8,), latent_dim=2, max_epochs=3),
+                 n_members=2, random_state=0),
 ]
 
-EXPECTED_FAILED_CHECKS = {}
+EXPECTED_FAILED_CHECKS = {
+    "SeedEnsemble": {
+        # The members compute in float32, and one event scored alone can round differently
+        # from the same event in a batch (a matrix-vector product instead of a matrix
+        # product). The log turns that relative error of about 1e-7 into an absolute one,
+        # and the standardisation enlarges it past the check's absolute tolerance of 1e-7.
+        "check_methods_subset_invariance": "float32 rounding of the members, seen through "
+                                           "the log of their scores",
+    },
+}
 
 
 def _expected_failed_checks(estimator):
