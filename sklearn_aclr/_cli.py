@@ -141,6 +141,9 @@ def _add_study(commands):
     study.add_argument("--device", default="auto",
                        help="torch device: auto (a GPU if torch sees one), cpu, cuda, cuda:N "
                        "(default: auto)")
+    study.add_argument("--members", type=_positive_int, default=1, metavar="N",
+                       help="autoencoders averaged per detector, on raw features and on "
+                       "representations alike (SeedEnsemble; default: 1)")
     study.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     study.add_argument("-o", "--output-dir", default="aclr-study",
                        help="folder for the results (default: aclr-study)")
@@ -261,7 +264,8 @@ def _run_study(args, argv):
     background, signals, source = _study_data(args)
     progress = not args.no_progress and importlib.util.find_spec("tqdm") is not None
     models = default_models(quick=args.quick, max_epochs=args.epochs, device=args.device,
-                            random_state=args.seed, verbose=2 if progress else 0)
+                            random_state=args.seed, verbose=2 if progress else 0,
+                            n_members=args.members)
     result = run_study(background, signals, models=models, supervised=not args.no_supervised,
                        random_state=args.seed, log=lambda message: print(message, flush=True))
     result.info.update(data=source, command=shlex.join(["sklearn-aclr", *argv]))

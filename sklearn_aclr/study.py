@@ -9,6 +9,9 @@ The models, as in the paper plus the classic peer and the reference bound:
   standardised log pT, eta, sin phi, cos phi per slot. The paper's scaling
   (``EventScaler()``) gives a weaker baseline;
 - ``AnomalyCLR + AE``: ``Pipeline(AnomalyCLRTransformer, AutoEncoderScorer)``;
+- with ``n_members > 1`` (``--members``), ``raw AE xN`` and ``AnomalyCLR + AE xN`` instead:
+  the autoencoder of each is a :class:`~sklearn_aclr.SeedEnsemble` of N, the like-for-like
+  comparison against the ensembled raw baseline, the strongest one measured;
 - ``IsolationForest``: ``Pipeline(EventScaler, IsolationForest)``, what a scikit-learn user
   tries first;
 - ``supervised``: a gradient-boosted classifier on the scaled events, trained with labels on
@@ -29,6 +32,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
 
 from sklearn_aclr import __version__
+from sklearn_aclr._ensemble import SeedEnsemble
 from sklearn_aclr._layout import ADC2021, check_events
 from sklearn_aclr._scorer import AutoEncoderScorer
 from sklearn_aclr._transformer import AnomalyCLRTransformer
@@ -54,7 +58,8 @@ RAW_FEATURES = {"features": "standard", "phi_encoding": "sincos"}
 ISOLATION_FOREST = {"n_estimators": 200}
 
 
-def default_models(*, quick=False, max_epochs=None, device="auto", random_state=0, verbose=0):
+def default_models(*, quick=False, max_epochs=None, device="auto", random_state=0, verbose=0,
+                   n_members=1):
     """The unsupervised models of the study, unfitted.
 
     Parameters
@@ -69,12 +74,17 @@ def default_models(*, quick=False, max_epochs=None, device="auto", random_state=
         Seed of every model.
     verbose : int, default=0
         Passed to the neural models; 2 shows progress bars.
+    n_members : int, default=1
+        Autoencoders per detector: above 1, each autoencoder is a
+        :class:`~sklearn_aclr.SeedEnsemble` of that many, on the raw features and on the
+        representations alike.
 
     Returns
     -------
     models : dict of str to estimator
-        ``"raw AE"``, ``"AnomalyCLR + AE"`` and ``"IsolationForest"``. The autoencoders
-        have :class:`~sklearn_aclr.AutoEncoderScorer`'s defaults, the forest
+        ``"raw AE"``, ``"AnomalyCLR + AE"`` (``"raw AE x3"``, ``"AnomalyCLR + AE x3"`` with
+        three members) and ``"IsolationForest"``. The autoencoders have
+        :class:`~sklearn_aclr.AutoEncoderScorer`'s defaults, the forest
         :data:`ISOLATION_FOREST`.
 
     Examples
@@ -82,16 +92,27 @@ def default_models(*, quick=False, max_epochs=None, device="auto", random_state=
     >>> from sklearn_aclr.study import default_models
     >>> sorted(default_models(quick=True))
     ['AnomalyCLR + AE', 'IsolationForest', 'raw AE']
+    >>> sorted(default_models(quick=True, n_members=3))
+    ['AnomalyCLR + AE x3', 'IsolationForest', 'raw AE x3']
     """
+    if n_members < 1:
+        raise ValueError(f"n_members must be at least 1; got {n_members}.")
     epochs = max_epochs if max_epochs is not None else (3 if quick else 10)
     encoder = dict(d_model=32, n_layers=2, dim_feedforward=64) if quick else {}
-    scorer = dict(device=device, random_state=random_state, verbose=verbose)
+
+    def scorer():
+        if n_members == 1:
+            return AutoEncoderScorer(device=device, random_state=random_state, verbose=verbose)
+        return SeedEnsemble(AutoEncoderScorer(device=device, verbose=verbose),
+                            n_members=n_members, random_state=random_state)
+
+    members = "" if n_members == 1 else f" x{n_members}"
     return {
-        "raw AE": make_pipeline(EventScaler(**RAW_FEATURES), AutoEncoderScorer(**scorer)),
-        "AnomalyCLR + AE": make_pipeline(
+        f"raw AE{members}": make_pipeline(EventScaler(**RAW_FEATURES), scorer()),
+        f"AnomalyCLR + AE{members}": make_pipeline(
             AnomalyCLRTransformer(max_epochs=epochs, device=device, random_state=random_state,
                                   verbose=verbose, **encoder),
-            AutoEncoderScorer(**scorer),
+            scorer(),
         ),
         "IsolationForest": make_pipeline(
             EventScaler(**RAW_FEATURES),

@@ -9,7 +9,7 @@ from sklearn.pipeline import make_pipeline
 
 from sklearn_aclr import EventScaler
 from sklearn_aclr.datasets import make_adc_events
-from sklearn_aclr.study import StudyResult, run_study
+from sklearn_aclr.study import StudyResult, default_models, run_study
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,6 +44,23 @@ def test_run_study_measures_every_model_on_every_signal(events):
     again = run_study(background, {"a": signal, "b": signal[:100]}, models=_iforest(),
                       log=None)
     assert again.records == result.records
+
+
+def test_ensembled_models_average_autoencoders_on_both_sides():
+    """--members N: every autoencoder of the study, on raw features and on representations,
+    is a SeedEnsemble of N with the study's seed."""
+    from sklearn_aclr import AutoEncoderScorer, SeedEnsemble
+
+    models = default_models(quick=True, random_state=7, n_members=3)
+    for name in ("raw AE x3", "AnomalyCLR + AE x3"):
+        ensemble = models[name][-1]
+        assert isinstance(ensemble, SeedEnsemble) and isinstance(ensemble.estimator,
+                                                                 AutoEncoderScorer)
+        assert (ensemble.n_members, ensemble.random_state) == (3, 7)
+    single = default_models(quick=True, random_state=7)
+    assert isinstance(single["raw AE"][-1], AutoEncoderScorer)
+    with pytest.raises(ValueError, match="n_members must be at least 1"):
+        default_models(n_members=0)
 
 
 def test_run_study_rejects_bad_input(events):
