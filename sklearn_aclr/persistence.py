@@ -396,9 +396,11 @@ def save_pipeline(pipeline, path, *, overwrite=False):
 
     Each step goes to its own entry of the directory ``path``:
     :class:`~sklearn_aclr.AnomalyCLRTransformer` and :class:`~sklearn_aclr.AutoEncoderScorer`
-    as :func:`save_model` writes them, :class:`~sklearn_aclr.EventScaler` as JSON, and any
-    other scikit-learn step (a ``StandardScaler``, an ``IsolationForest``, ...) through skops
-    (the ``[skops]`` extra), whose format holds no code. ``pipeline.json`` lists the steps.
+    as :func:`save_model` writes them, :class:`~sklearn_aclr.EventScaler` as JSON, a
+    :class:`~sklearn_aclr.SeedEnsemble` as JSON beside an entry for each member (saved as a
+    step is), and any other scikit-learn step (a ``StandardScaler``, an ``IsolationForest``,
+    ...) through skops (the ``[skops]`` extra), whose format holds no code.
+    ``pipeline.json`` lists the steps.
 
     Parameters
     ----------
@@ -431,7 +433,6 @@ def save_pipeline(pipeline, path, *, overwrite=False):
     from sklearn.utils.validation import check_is_fitted
 
     from sklearn_aclr.model_selection import BackgroundOnly
-    from sklearn_aclr.preprocessing import EventScaler
 
     if isinstance(pipeline, BackgroundOnly):
         check_is_fitted(pipeline)
@@ -445,20 +446,8 @@ def save_pipeline(pipeline, path, *, overwrite=False):
         raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it.")
 
     def write(folder):
-        steps = []
-        for index, (name, step) in enumerate(pipeline.steps):
-            entry = f"{index:02d}-{name}"
-            if step is None or step == "passthrough":
-                steps.append({"name": name, "kind": "passthrough"})
-            elif isinstance(step, PersistenceMixin):
-                save_model(step, folder / entry)
-                steps.append({"name": name, "kind": "model", "path": entry})
-            elif type(step) is EventScaler:  # a subclass may hold more: skops keeps it whole
-                steps.append({"name": name, "kind": "event_scaler", **_scaler_to_json(step)})
-            else:
-                steps.append({"name": name, "kind": "skops", "path": f"{entry}.skops",
-                              "class": f"{type(step).__module__}.{type(step).__qualname__}"})
-                _skops().dump(step, folder / f"{entry}.skops")
+        steps = [_write_step(step, name, folder, f"{index:02d}-{name}")
+                 for index, (name, step) in enumerate(pipeline.steps)]
         card = {"format": PIPELINE_FORMAT, "format_version": FORMAT_VERSION,
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(
                     timespec="seconds"),
@@ -499,20 +488,103 @@ def load_pipeline(path, *, device="auto", trusted=None):
         ) from None
     if card.get("format") != PIPELINE_FORMAT:
         raise ValueError(f"{str(path / PIPELINE)!r} is not an sklearn-aclr pipeline card.")
-    steps = []
-    for step in card["steps"]:
-        kind = step["kind"]
-        if kind == "passthrough":
-            steps.append((step["name"], "passthrough"))
-        elif kind == "model":
-            steps.append((step["name"], load_model(path / step["path"], device=device)))
-        elif kind == "event_scaler":
-            steps.append((step["name"], _scaler_from_json(step)))
-        elif kind == "skops":
-            steps.append((step["name"], _load_skops(path / step["path"], trusted)))
-        else:
-            raise ValueError(f"{str(path / PIPELINE)!r} names an unknown kind of step {kind!r}.")
-    return Pipeline(steps)
+    return Pipeline([(step["name"], _read_step(step, path, device, trusted))
+                     for step in card["steps"]])
+
+
+def _write_step(step, name, folder, entry):
+    """Write a fitted step of a pipeline under ``folder`` (its files named from ``entry``) and
+    return its entry of ``pipeline.json``."""
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_aclr._ensemble import SeedEnsemble
+    from sklearn_aclr.preprocessing import EventScaler
+
+    if step is None or step == "passthrough":
+        return {"name": name, "kind": "passthrough"}
+    if isinstance(step, PersistenceMixin):
+        save_model(step, folder / entry)
+        return {"name": name, "kind": "model", "path": entry}
+    # Subclasses may hold more than these write: skops keeps them whole.
+    if type(step) is EventScaler:
+        return {"name": name, "kind": "event_scaler", **_scaler_to_json(step)}
+    if type(step) is SeedEnsemble:
+        return {"name": name, "kind": "seed_ensemble", **_ensemble_to_json(step, folder, entry)}
+    if type(step) is Pipeline:  # a member of an ensemble of pipelines
+        save_pipeline(step, folder / entry)
+        return {"name": name, "kind": "pipeline", "path": entry}
+    _skops().dump(step, folder / f"{entry}.skops")
+    return {"name": name, "kind": "skops", "path": f"{entry}.skops",
+            "class": f"{type(step).__module__}.{type(step).__qualname__}"}
+
+
+def _read_step(step, path, device, trusted):
+    """The step that the ``pipeline.json`` entry ``step`` of the directory ``path`` describes."""
+    kind = step["kind"]
+    if kind == "passthrough":
+        return "passthrough"
+    if kind == "model":
+        return load_model(path / step["path"], device=device)
+    if kind == "event_scaler":
+        return _scaler_from_json(step)
+    if kind == "seed_ensemble":
+        return _ensemble_from_json(step, path, device, trusted)
+    if kind == "pipeline":
+        return load_pipeline(path / step["path"], device=device, trusted=trusted)
+    if kind == "skops":
+        return _load_skops(path / step["path"], trusted)
+    raise ValueError(f"{str(path / PIPELINE)!r} names an unknown kind of step {kind!r}.")
+
+
+def _plain_seed(value):
+    """A random_state as JSON: an int or None (a RandomState instance is not kept)."""
+    return int(value) if isinstance(value, (int, np.integer)) else None
+
+
+def _ensemble_to_json(ensemble, folder, entry):
+    """A fitted SeedEnsemble as JSON; each member is written as a step of its own."""
+    params = ensemble.get_params(deep=False)
+    estimator = params.pop("estimator")
+    names = getattr(ensemble, "feature_names_in_", None)
+    return {
+        "params": {**params, "random_state": _plain_seed(params["random_state"])},
+        # The estimator's own random states (the members hold their seeds in their place);
+        # None: the default estimator.
+        "estimator_random_states": None if estimator is None else {
+            key: _plain_seed(value) for key, value in estimator.get_params(deep=True).items()
+            if key == "random_state" or key.endswith("__random_state")},
+        "members": [_write_step(member, f"member{k}", folder, f"{entry}-member{k}")
+                    for k, member in enumerate(ensemble.estimators_)],
+        "seeds_": ensemble.seeds_.tolist(),
+        "center_": ensemble.center_.tolist(),
+        "scale_": ensemble.scale_.tolist(),
+        "offset_": float(ensemble.offset_),
+        "n_features_in_": getattr(ensemble, "n_features_in_", None),
+        "feature_names_in_": None if names is None else [str(n) for n in names],
+    }
+
+
+def _ensemble_from_json(entry, path, device, trusted):
+    from sklearn.base import clone
+
+    from sklearn_aclr._ensemble import SeedEnsemble
+
+    members = [_read_step(member, path, device, trusted) for member in entry["members"]]
+    random_states = entry["estimator_random_states"]
+    estimator = None if random_states is None else clone(members[0]).set_params(
+        **random_states)
+    ensemble = SeedEnsemble(estimator, **entry["params"])
+    ensemble._validate_params()
+    ensemble.estimators_ = members
+    ensemble.seeds_ = np.asarray(entry["seeds_"])
+    ensemble.center_ = np.asarray(entry["center_"], dtype=np.float64)
+    ensemble.scale_ = np.asarray(entry["scale_"], dtype=np.float64)
+    ensemble.offset_ = entry["offset_"]
+    if entry["n_features_in_"] is not None:
+        ensemble.n_features_in_ = entry["n_features_in_"]
+    if entry["feature_names_in_"] is not None:
+        ensemble.feature_names_in_ = np.asarray(entry["feature_names_in_"], dtype=object)
+    return ensemble
 
 
 def _scaler_to_json(scaler):

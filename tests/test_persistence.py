@@ -87,6 +87,41 @@ def test_a_whole_pipeline_saves_and_loads_without_pickle(tmp_path):
         save_pipeline(pipe[-1], tmp_path / "step")
 
 
+def test_a_seed_ensemble_saves_member_by_member(tmp_path):
+    """Members of the package's estimators, of scikit-learn's and whole pipelines: each is
+    written as a pipeline step would be, the ensemble's own numbers as JSON."""
+    pytest.importorskip("skops")
+    from _tiny import tiny_scorer, tiny_transformer
+    from sklearn.base import clone
+    from sklearn.ensemble import IsolationForest
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_aclr import EventScaler, SeedEnsemble
+    from sklearn_aclr.datasets import make_adc_events
+    from sklearn_aclr.persistence import load_pipeline, save_pipeline
+
+    X, _ = make_adc_events(300, random_state=0)
+    ensembles = (
+        make_pipeline(EventScaler(), SeedEnsemble(tiny_scorer(random_state=None), n_members=2,
+                                                  contamination="auto", random_state=0)),
+        make_pipeline(EventScaler(), SeedEnsemble(IsolationForest(n_estimators=10),
+                                                  n_members=2, random_state=1)),
+        make_pipeline(SeedEnsemble(make_pipeline(tiny_transformer(max_epochs=1),
+                                                 tiny_scorer(max_epochs=1)),
+                                   n_members=2, random_state=2)),
+    )
+    for pipe in ensembles:
+        pipe.fit(X)
+        path = save_pipeline(pipe, tmp_path / "pipe", overwrite=True)
+        assert not list(path.rglob("*.pkl"))
+        loaded = load_pipeline(path)
+        np.testing.assert_array_equal(loaded.decision_function(X), pipe.decision_function(X))
+        np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
+        ensemble, original = loaded[-1], pipe[-1]
+        np.testing.assert_array_equal(ensemble.seeds_, original.seeds_)
+        assert repr(clone(ensemble)) == repr(clone(original))
+
+
 def test_a_pipeline_step_with_an_untrusted_function_is_refused(tmp_path):
     pytest.importorskip("skops")
     import operator
