@@ -14,6 +14,9 @@ from sklearn_aclr.model_selection import _anomaly_score_of
 __all__ = ["SeedEnsemble"]
 
 AUTO_BACKGROUND_EFFICIENCY = 1e-2  # what contamination="auto" means, as for AutoEncoderScorer
+# Member k of SeedEnsemble(random_state=r) is seeded r + k * MEMBER_SEED_STEP: the first member
+# is the single estimator of seed r, and the benchmarks' ensembles are these.
+MEMBER_SEED_STEP = 1000
 
 
 class SeedEnsemble(DocLinkMixin, MetaEstimatorMixin, OutlierMixin, BaseEstimator):
@@ -54,7 +57,9 @@ class SeedEnsemble(DocLinkMixin, MetaEstimatorMixin, OutlierMixin, BaseEstimator
         outliers, in (0, 0.5]. It sets ``offset_``; the scores do not depend on it. ``"auto"``
         means 1e-2, as for :class:`AutoEncoderScorer`.
     random_state : int, RandomState instance or None, default=None
-        Draws the members' seeds. The same value gives the same ensemble.
+        The members' seeds. An int ``r`` gives member ``k`` the seed ``r + 1000 k``, so that
+        the first member is the estimator fitted with ``random_state=r``; otherwise the seeds
+        are drawn from the RandomState. The same value gives the same ensemble.
 
     Attributes
     ----------
@@ -143,8 +148,12 @@ class SeedEnsemble(DocLinkMixin, MetaEstimatorMixin, OutlierMixin, BaseEstimator
                 f"SeedEnsemble needs an estimator with a random_state parameter, so that its "
                 f"members differ; {type(estimator).__name__} has none. Average detectors of "
                 "different kinds by hand instead.")
-        rng = check_random_state(self.random_state)
-        self.seeds_ = rng.randint(np.iinfo(np.int32).max, size=self.n_members)
+        if isinstance(self.random_state, Integral):
+            self.seeds_ = (self.random_state + MEMBER_SEED_STEP * np.arange(self.n_members)
+                           ) % 2**32
+        else:
+            rng = check_random_state(self.random_state)
+            self.seeds_ = rng.randint(np.iinfo(np.int32).max, size=self.n_members)
         self.estimators_ = [
             clone(estimator).set_params(**dict.fromkeys(seeded, int(seed))).fit(X)
             for seed in self.seeds_]

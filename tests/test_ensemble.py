@@ -36,7 +36,14 @@ def test_the_score_is_the_mean_of_the_members_standardised_log_errors(fitted, sm
 
 def test_each_member_has_its_own_seed_and_one_seed_gives_one_ensemble(fitted, small_features):
     seeds = [member.random_state for member in fitted.estimators_]
-    assert seeds == fitted.seeds_.tolist() and len(set(seeds)) == 3
+    assert seeds == fitted.seeds_.tolist() == [0, 1000, 2000]
+    # The first member is the single estimator of the ensemble's seed.
+    np.testing.assert_array_equal(fitted.estimators_[0].anomaly_score(small_features),
+                                  tiny_scorer(random_state=0).fit(small_features)
+                                  .anomaly_score(small_features))
+    drawn = SeedEnsemble(tiny_scorer(), n_members=2,
+                         random_state=np.random.RandomState(0)).fit(small_features)
+    assert len(set(drawn.seeds_.tolist())) == 2
     errors = [member.anomaly_score(small_features) for member in fitted.estimators_]
     assert not np.allclose(errors[0], errors[1])  # the members differ
     again = SeedEnsemble(tiny_scorer(), random_state=0).fit(small_features)
