@@ -45,6 +45,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 
+from sklearn_aclr._ensemble import MEMBER_SEED_STEP
 from sklearn_aclr.augmentations import (
     AddObjects,
     CollinearSplit,
@@ -157,13 +158,15 @@ def load_validation(n_train, n_test, folder=FOLDER, confirm=False):
 
 
 def member_seeds(seed):
-    """The seeds of an ensemble's members: ``seed``, ``seed + 1000``, ``seed + 2000``."""
-    return [seed + 1000 * k for k in range(ENSEMBLE_SIZE)]
+    """The seeds of an ensemble's members: ``seed``, ``seed + 1000``, ``seed + 2000``, as
+    ``SeedEnsemble(random_state=seed)`` seeds them."""
+    return [seed + MEMBER_SEED_STEP * k for k in range(ENSEMBLE_SIZE)]
 
 
 def standardised_log_error(scorer, train, test):
     """The log reconstruction error of ``test``, standardised on that of the training events:
-    members of an ensemble then speak on one scale and are averaged."""
+    members of an ensemble then speak on one scale and are averaged (as in ``SeedEnsemble``;
+    the encoder ensemble's members are cached encoders, which it cannot fit)."""
     reference = np.log(scorer.anomaly_score(train))
     return (np.log(scorer.anomaly_score(test)) - reference.mean()) / reference.std()
 
@@ -176,16 +179,15 @@ def detector_scores(name, train, test, seed):
     from sklearn.neighbors import NearestNeighbors
     from sklearn.preprocessing import StandardScaler
 
-    from sklearn_aclr import AutoEncoderScorer
+    from sklearn_aclr import AutoEncoderScorer, SeedEnsemble
 
     if name == "AE":
         return AutoEncoderScorer(random_state=seed).fit(train).anomaly_score(test)
     if name == "AEx3":
         # A seed ensemble: three autoencoders (seeds seed, seed + 1000, seed + 2000), their
         # standardised log reconstruction errors averaged.
-        return np.mean([standardised_log_error(
-            AutoEncoderScorer(random_state=member).fit(train), train, test)
-            for member in member_seeds(seed)], axis=0)
+        ensemble = SeedEnsemble(AutoEncoderScorer(), n_members=ENSEMBLE_SIZE, random_state=seed)
+        return ensemble.fit(train).anomaly_score(test)
     scaler = StandardScaler().fit(train)
     train, test = scaler.transform(train), scaler.transform(test)
     if name == "AE+std":  # the autoencoder on standardised inputs

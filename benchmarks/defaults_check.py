@@ -14,10 +14,11 @@ one is skipped, so an interrupted run resumes. The table gives, per test set and
 mean +- std over seeds and the paired difference to the strongest raw model of that signal
 with its standard error; the gap closed uses the supervised bound of ``ablation.py``'s logs.
 
-``--models`` also takes the seed ensembles of ``ablation.py`` (``AEx3``: three autoencoders,
-seeds s, s + 1000, s + 2000, their standardised log errors averaged) on the defaults and on
-both raw inputs: the like-for-like comparison against the ensembled raw baseline. A seed's
-first stage (encoder or scaler) is fitted once and shared by its detectors.
+``--models`` also takes the seed ensembles of ``ablation.py`` (``AEx3``:
+``SeedEnsemble(AutoEncoderScorer(), random_state=s)``, three autoencoders of seeds s, s + 1000,
+s + 2000, their standardised log errors averaged) on the defaults and on both raw inputs:
+the like-for-like comparison against the ensembled raw baseline. A seed's first stage
+(encoder or scaler) is fitted once and shared by its detectors.
 
 To check a change of the code against the earlier rows, rerun some models into a log of their
 own; the table takes the (model, seed) pairs that log lacks from ``defaults.jsonl`` and says
@@ -41,13 +42,12 @@ from pathlib import Path
 import numpy as np
 from ablation import (
     CONFIRMATION_LOG,
+    ENSEMBLE_SIZE,
     LOG,
     append,
     format_table,
     load_validation,
-    member_seeds,
     metrics,
-    standardised_log_error,
 )
 
 from _common import RESULTS
@@ -77,16 +77,13 @@ def first_stage(name, seed):
 def detector_scores(name, seed, x_train, x_tests):
     """Anomaly scores of each of ``x_tests`` (a dict) from the detector of model ``name``, fit
     on ``x_train``: one AutoEncoderScorer, or the seed ensemble of three (``AEx3``)."""
-    from sklearn_aclr import AutoEncoderScorer
+    from sklearn_aclr import AutoEncoderScorer, SeedEnsemble
 
+    detector = AutoEncoderScorer(random_state=seed)
     if name.split(" + ")[1].startswith("AEx3"):
-        members = [AutoEncoderScorer(random_state=member).fit(x_train)
-                   for member in member_seeds(seed)]
-        return {test: np.mean([standardised_log_error(scorer, x_train, x)
-                               for scorer in members], axis=0)
-                for test, x in x_tests.items()}
-    scorer = AutoEncoderScorer(random_state=seed).fit(x_train)
-    return {test: scorer.anomaly_score(x) for test, x in x_tests.items()}
+        detector = SeedEnsemble(AutoEncoderScorer(), n_members=ENSEMBLE_SIZE, random_state=seed)
+    detector.fit(x_train)
+    return {test: detector.anomaly_score(x) for test, x in x_tests.items()}
 
 
 def run(args):

@@ -3,23 +3,25 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_aclr._docs import DocLinkMixin
+from sklearn_aclr._outlier import AnomalyScoreMixin
 from sklearn_aclr.model_selection import _anomaly_score_of
+from sklearn_aclr.persistence import CompositeStepMixin
 
 __all__ = ["SeedEnsemble"]
 
-AUTO_BACKGROUND_EFFICIENCY = 1e-2  # what contamination="auto" means, as for AutoEncoderScorer
 # Member k of SeedEnsemble(random_state=r) is seeded r + k * MEMBER_SEED_STEP: the first member
 # is the single estimator of seed r, and the benchmarks' ensembles are these.
 MEMBER_SEED_STEP = 1000
 
 
-class SeedEnsemble(DocLinkMixin, MetaEstimatorMixin, OutlierMixin, BaseEstimator):
+class SeedEnsemble(CompositeStepMixin, DocLinkMixin, MetaEstimatorMixin, AnomalyScoreMixin,
+                   BaseEstimator):
     """An outlier detector fitted ``n_members`` times with different seeds, its scores averaged.
 
     A neural detector trained twice gives two different detectors: the spread of an
@@ -165,10 +167,7 @@ class SeedEnsemble(DocLinkMixin, MetaEstimatorMixin, OutlierMixin, BaseEstimator
         for name in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.estimators_[0], name):
                 setattr(self, name, getattr(self.estimators_[0], name))
-        combined = self._combine(scores)
-        efficiency = (AUTO_BACKGROUND_EFFICIENCY if self.contamination == "auto"
-                      else self.contamination)
-        self.offset_ = float(np.percentile(-combined, 100.0 * efficiency))
+        self._set_offset(self._combine(scores))
         return self
 
     def _member_score(self, member, X, fitting=False):
@@ -205,49 +204,55 @@ class SeedEnsemble(DocLinkMixin, MetaEstimatorMixin, OutlierMixin, BaseEstimator
         return self._combine(np.stack([self._member_score(member, X)
                                        for member in self.estimators_]))
 
-    def score_samples(self, X):
-        """Normality score, ``-anomaly_score(X)``: higher = more normal.
-
-        Parameters
-        ----------
-        X : array-like or event source
-            Events to score.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,), dtype float64
-        """
-        return -self.anomaly_score(X)
-
-    def decision_function(self, X):
-        """``score_samples(X) - offset_``: negative for outliers, positive for inliers.
-
-        Parameters
-        ----------
-        X : array-like or event source
-            Events to score.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,), dtype float64
-        """
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X):
-        """Label events as inliers (+1) or outliers (-1) with the ``offset_`` threshold.
-
-        Parameters
-        ----------
-        X : array-like or event source
-            Events to label.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,), dtype int64
-        """
-        return np.where(self.decision_function(X) < 0, -1, 1)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags = self._estimator().__sklearn_tags__().input_tags
         return tags
+
+    def _pipeline_entry(self, write_step):
+        """The fitted ensemble as JSON for ``save_pipeline``; each member is written as a
+        pipeline step of its own by ``write_step``."""
+        params = self.get_params(deep=False)
+        estimator = params.pop("estimator")
+        names = getattr(self, "feature_names_in_", None)
+        return {
+            "params": {**params, "random_state": _plain_seed(params["random_state"])},
+            # The estimator's own random states, which the members hold their seeds in place
+            # of; None: the default estimator.
+            "estimator_random_states": None if estimator is None else {
+                key: _plain_seed(value) for key, value in estimator.get_params(deep=True).items()
+                if key == "random_state" or key.endswith("__random_state")},
+            "members": [write_step(member, f"member{k}")
+                        for k, member in enumerate(self.estimators_)],
+            "seeds_": self.seeds_.tolist(),
+            "center_": self.center_.tolist(),
+            "scale_": self.scale_.tolist(),
+            "offset_": float(self.offset_),
+            "n_features_in_": getattr(self, "n_features_in_", None),
+            "feature_names_in_": None if names is None else [str(n) for n in names],
+        }
+
+    @classmethod
+    def _from_pipeline_entry(cls, entry, read_step):
+        """The fitted ensemble that :meth:`_pipeline_entry` wrote."""
+        members = [read_step(member) for member in entry["members"]]
+        random_states = entry["estimator_random_states"]
+        estimator = None if random_states is None else clone(members[0]).set_params(
+            **random_states)
+        ensemble = cls(estimator, **entry["params"])
+        ensemble._validate_params()
+        ensemble.estimators_ = members
+        ensemble.seeds_ = np.asarray(entry["seeds_"])
+        ensemble.center_ = np.asarray(entry["center_"], dtype=np.float64)
+        ensemble.scale_ = np.asarray(entry["scale_"], dtype=np.float64)
+        ensemble.offset_ = entry["offset_"]
+        if entry["n_features_in_"] is not None:
+            ensemble.n_features_in_ = entry["n_features_in_"]
+        if entry["feature_names_in_"] is not None:
+            ensemble.feature_names_in_ = np.asarray(entry["feature_names_in_"], dtype=object)
+        return ensemble
+
+
+def _plain_seed(value):
+    """A random_state as JSON: an int or None (a RandomState instance is not kept)."""
+    return int(value) if isinstance(value, (Integral, np.integer)) else None

@@ -4,22 +4,20 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import OutlierMixin, _fit_context
+from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_aclr._base import BaseNetEstimator, check_validation_size
 from sklearn_aclr._docs import fill_doc
 from sklearn_aclr._nets import AutoEncoderNet
+from sklearn_aclr._outlier import AnomalyScoreMixin
 from sklearn_aclr._sources import is_source
 from sklearn_aclr._summary import ExtrapolationGuard, SummaryCollector, feature_columns
 from sklearn_aclr._validation import reject_3d, validate_feature_stream
 from sklearn_aclr.nn import MLPAutoEncoder
 
 __all__ = ["AutoEncoderScorer"]
-
-AUTO_BACKGROUND_EFFICIENCY = 1e-2  # what contamination="auto" means
-
 
 def _squared_error(module, x):  # (B, F) -> (B,)
     return (module(x) - x).pow(2).mean(dim=1)
@@ -30,7 +28,7 @@ def _reconstruction(module, x):  # (B, F) -> (B, F)
 
 
 @fill_doc
-class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
+class AutoEncoderScorer(AnomalyScoreMixin, BaseNetEstimator):
     """Anomaly detection by the reconstruction error of an MLP autoencoder.
 
     The autoencoder is trained, through skorch, to reproduce background events (scaled raw
@@ -200,14 +198,10 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
         summary = SummaryCollector(feature_columns(self._feature_names()), len(X))
         errors = self._errors(X, on_batch=summary.update)
         self.training_summary_ = summary.result()
-        self.offset_ = float(np.percentile(-errors, 100.0 * self._background_efficiency()))
+        self._set_offset(errors)
         return self
 
     _fitted_attributes = (*BaseNetEstimator._fitted_attributes, "offset_")
-
-    def _background_efficiency(self):
-        """The working point eB that ``contamination`` sets."""
-        return AUTO_BACKGROUND_EFFICIENCY if self.contamination == "auto" else self.contamination
 
     def _make_net(self, module_kwargs, seed, n_events=None):
         """The skorch net that trains the autoencoder; ``module_kwargs`` are JSON-ready."""
@@ -257,48 +251,6 @@ class AutoEncoderScorer(OutlierMixin, BaseNetEstimator):
             Mean squared reconstruction error, ``-score_samples(X)``.
         """
         return self._checked_errors(self._validate(X))
-
-    @fill_doc
-    def score_samples(self, X):
-        """Normality score: the negative reconstruction error (higher = more normal).
-
-        Parameters
-        ----------
-        %(features_to_score)s
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,), dtype float64
-        """
-        return -self.anomaly_score(X)
-
-    @fill_doc
-    def decision_function(self, X):
-        """``score_samples(X) - offset_``: negative for outliers, positive for inliers.
-
-        Parameters
-        ----------
-        %(features_to_score)s
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,), dtype float64
-        """
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X):
-        """Label events as inliers (+1) or outliers (-1) with the ``offset_`` threshold.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), or ADC2021Stream
-            Events to label.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,), dtype int64
-        """
-        return np.where(self.decision_function(X) < 0, -1, 1)
 
     def reconstruct(self, X):
         """The autoencoder's reconstruction of X.

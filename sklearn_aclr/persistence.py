@@ -57,7 +57,7 @@ from sklearn_aclr._version import __version__
 from sklearn_aclr._warnings import warn
 from sklearn_aclr.exceptions import ModelVersionWarning
 
-__all__ = ["PersistenceMixin", "load_model", "read_card", "save_model"]
+__all__ = ["CompositeStepMixin", "PersistenceMixin", "load_model", "read_card", "save_model"]
 
 FORMAT = "sklearn-aclr-model"
 FORMAT_VERSION = 1
@@ -68,8 +68,10 @@ CARD = "card.json"
 _CURVES = ("loss_curve_", "validation_loss_curve_")
 _PLAIN = ("device_", "n_epochs_", "n_features_in_", "offset_", "training_summary_")
 
-# "module.ClassName" -> class, filled by PersistenceMixin.__init_subclass__.
+# "module.ClassName" -> class, filled by PersistenceMixin.__init_subclass__ (models) and by
+# CompositeStepMixin.__init_subclass__ (steps made of steps).
 _REGISTRY = {}
+_COMPOSITES = {}
 
 
 class PersistenceMixin:
@@ -117,6 +119,39 @@ class PersistenceMixin:
             The fitted estimator, of this class.
         """
         return load_model(path, device=device, expected=cls)
+
+
+class CompositeStepMixin:
+    """How :func:`save_pipeline` writes a fitted step made of other fitted steps.
+
+    A subclass (:class:`~sklearn_aclr.SeedEnsemble`) registers itself for
+    :func:`load_pipeline` when it is defined, and implements two methods:
+    ``_pipeline_entry(write_step)``, which returns its JSON-ready entry of ``pipeline.json``
+    and writes each part by calling ``write_step(part, name)`` (which returns the part's
+    entry), and the classmethod ``_from_pipeline_entry(entry, read_step)``, which rebuilds
+    the fitted step, reading each part back with ``read_step(part_entry)``. Each part is
+    written as a pipeline step is: no pickle.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _COMPOSITES[f"{cls.__module__}.{cls.__qualname__}"] = cls
+
+
+def _registered_class(module, name, registry, unknown):
+    """The class ``name`` of ``module`` if ``registry`` holds it, importing the module first
+    where it belongs to sklearn-aclr (a user's subclass must be imported by the user);
+    otherwise a ValueError that starts with ``unknown``."""
+    cls = None
+    if module == "sklearn_aclr" or module.startswith("sklearn_aclr."):
+        with contextlib.suppress(ImportError):  # an unknown module: the error below says so
+            cls = getattr(importlib.import_module(module), name, None)
+    else:
+        cls = registry.get(f"{module}.{name}")
+    if cls not in registry.values():
+        raise ValueError(f"{unknown} {name!r} of {module!r}; import the module that defines "
+                         "it first.")
+    return cls
 
 
 def _versions():
@@ -367,19 +402,9 @@ def _estimator_class(card, path):
 
     Cards written before the module was recorded name a public class of the package.
     """
-    name = str(card.get("estimator"))
-    module = card.get("estimator_module", "sklearn_aclr")
-    ours = module == "sklearn_aclr" or module.startswith("sklearn_aclr.")
-    cls = None
-    if ours:
-        with contextlib.suppress(ImportError):  # an unknown module: the error below says so
-            cls = getattr(importlib.import_module(module), name, None)
-    else:
-        cls = _REGISTRY.get(f"{module}.{name}")  # a user's subclass, imported by the user
-    if cls not in _REGISTRY.values():
-        raise ValueError(f"{str(path)!r} holds an unknown estimator {name!r} of {module!r}; "
-                         "import the module that defines it first.")
-    return cls
+    return _registered_class(card.get("estimator_module", "sklearn_aclr"),
+                             str(card.get("estimator")), _REGISTRY,
+                             f"{str(path)!r} holds an unknown estimator")
 
 
 PIPELINE_FORMAT = "sklearn-aclr-pipeline"
@@ -398,7 +423,8 @@ def save_pipeline(pipeline, path, *, overwrite=False):
     :class:`~sklearn_aclr.AnomalyCLRTransformer` and :class:`~sklearn_aclr.AutoEncoderScorer`
     as :func:`save_model` writes them, :class:`~sklearn_aclr.EventScaler` as JSON, a
     :class:`~sklearn_aclr.SeedEnsemble` as JSON beside an entry for each member (saved as a
-    step is), and any other scikit-learn step (a ``StandardScaler``, an ``IsolationForest``,
+    step is: any step made of fitted steps, a :class:`CompositeStepMixin`, is written so),
+    and any other scikit-learn step (a ``StandardScaler``, an ``IsolationForest``,
     ...) through skops (the ``[skops]`` extra), whose format holds no code.
     ``pipeline.json`` lists the steps.
 
@@ -497,7 +523,6 @@ def _write_step(step, name, folder, entry):
     return its entry of ``pipeline.json``."""
     from sklearn.pipeline import Pipeline
 
-    from sklearn_aclr._ensemble import SeedEnsemble
     from sklearn_aclr.preprocessing import EventScaler
 
     if step is None or step == "passthrough":
@@ -508,8 +533,12 @@ def _write_step(step, name, folder, entry):
     # Subclasses may hold more than these write: skops keeps them whole.
     if type(step) is EventScaler:
         return {"name": name, "kind": "event_scaler", **_scaler_to_json(step)}
-    if type(step) is SeedEnsemble:
-        return {"name": name, "kind": "seed_ensemble", **_ensemble_to_json(step, folder, entry)}
+    if isinstance(step, CompositeStepMixin):
+        cls = type(step)
+        return {"name": name, "kind": "composite", "class": cls.__qualname__,
+                "module": cls.__module__, **step._pipeline_entry(
+                    lambda part, part_name: _write_step(part, part_name, folder,
+                                                        f"{entry}-{part_name}"))}
     if type(step) is Pipeline:  # a member of an ensemble of pipelines
         save_pipeline(step, folder / entry)
         return {"name": name, "kind": "pipeline", "path": entry}
@@ -527,64 +556,16 @@ def _read_step(step, path, device, trusted):
         return load_model(path / step["path"], device=device)
     if kind == "event_scaler":
         return _scaler_from_json(step)
-    if kind == "seed_ensemble":
-        return _ensemble_from_json(step, path, device, trusted)
+    if kind == "composite":
+        cls = _registered_class(step["module"], step["class"], _COMPOSITES,
+                                f"{str(path / PIPELINE)!r} names an unknown step")
+        return cls._from_pipeline_entry(
+            step, lambda part: _read_step(part, path, device, trusted))
     if kind == "pipeline":
         return load_pipeline(path / step["path"], device=device, trusted=trusted)
     if kind == "skops":
         return _load_skops(path / step["path"], trusted)
     raise ValueError(f"{str(path / PIPELINE)!r} names an unknown kind of step {kind!r}.")
-
-
-def _plain_seed(value):
-    """A random_state as JSON: an int or None (a RandomState instance is not kept)."""
-    return int(value) if isinstance(value, (int, np.integer)) else None
-
-
-def _ensemble_to_json(ensemble, folder, entry):
-    """A fitted SeedEnsemble as JSON; each member is written as a step of its own."""
-    params = ensemble.get_params(deep=False)
-    estimator = params.pop("estimator")
-    names = getattr(ensemble, "feature_names_in_", None)
-    return {
-        "params": {**params, "random_state": _plain_seed(params["random_state"])},
-        # The estimator's own random states (the members hold their seeds in their place);
-        # None: the default estimator.
-        "estimator_random_states": None if estimator is None else {
-            key: _plain_seed(value) for key, value in estimator.get_params(deep=True).items()
-            if key == "random_state" or key.endswith("__random_state")},
-        "members": [_write_step(member, f"member{k}", folder, f"{entry}-member{k}")
-                    for k, member in enumerate(ensemble.estimators_)],
-        "seeds_": ensemble.seeds_.tolist(),
-        "center_": ensemble.center_.tolist(),
-        "scale_": ensemble.scale_.tolist(),
-        "offset_": float(ensemble.offset_),
-        "n_features_in_": getattr(ensemble, "n_features_in_", None),
-        "feature_names_in_": None if names is None else [str(n) for n in names],
-    }
-
-
-def _ensemble_from_json(entry, path, device, trusted):
-    from sklearn.base import clone
-
-    from sklearn_aclr._ensemble import SeedEnsemble
-
-    members = [_read_step(member, path, device, trusted) for member in entry["members"]]
-    random_states = entry["estimator_random_states"]
-    estimator = None if random_states is None else clone(members[0]).set_params(
-        **random_states)
-    ensemble = SeedEnsemble(estimator, **entry["params"])
-    ensemble._validate_params()
-    ensemble.estimators_ = members
-    ensemble.seeds_ = np.asarray(entry["seeds_"])
-    ensemble.center_ = np.asarray(entry["center_"], dtype=np.float64)
-    ensemble.scale_ = np.asarray(entry["scale_"], dtype=np.float64)
-    ensemble.offset_ = entry["offset_"]
-    if entry["n_features_in_"] is not None:
-        ensemble.n_features_in_ = entry["n_features_in_"]
-    if entry["feature_names_in_"] is not None:
-        ensemble.feature_names_in_ = np.asarray(entry["feature_names_in_"], dtype=object)
-    return ensemble
 
 
 def _scaler_to_json(scaler):

@@ -21,7 +21,7 @@ LAYERS = [
     ("torch modules", ["nn", "_torch_utils"]),
     ("skorch nets", ["_precision", "_callbacks", "_checkpoint", "_nets"]),
     ("estimators", ["persistence", "_base", "_transformer", "_scorer", "distributed",
-                    "model_selection", "_ensemble"]),
+                    "model_selection", "_outlier", "_ensemble"]),
     ("metrics and plots", ["metrics", "plotting"]),
     ("study and CLI", ["study", "_cli", "__main__"]),
 ]

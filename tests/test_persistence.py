@@ -120,6 +120,11 @@ def test_a_seed_ensemble_saves_member_by_member(tmp_path):
         ensemble, original = loaded[-1], pipe[-1]
         np.testing.assert_array_equal(ensemble.seeds_, original.seeds_)
         assert repr(clone(ensemble)) == repr(clone(original))
+    card = json.loads((path / "pipeline.json").read_text())
+    card["steps"][-1]["class"] = "NotAnEnsemble"
+    (path / "pipeline.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="unknown step 'NotAnEnsemble' of 'sklearn_aclr._ens"):
+        load_pipeline(path)
 
 
 def test_a_pipeline_step_with_an_untrusted_function_is_refused(tmp_path):
