@@ -26,6 +26,9 @@ Seed ensembles, three members each, make both sides steadier: ``--detectors AE A
 three autoencoders on one input (raw features or one encoder's representation);
 ``--encoder-ensemble`` averages three encoders of a configuration (seeds s, s + 1000,
 s + 2000), each with its own autoencoder on its pooled representation beside the raw features.
+``--combine W ...`` adds scores instead of features: the ensembled autoencoder on the raw
+(or pooled+raw) features plus W times a Mahalanobis distance or a Gaussian mixture on the
+pooled representation, each score standardised on the training events.
 
 Usage::
 
@@ -37,6 +40,7 @@ Usage::
 """
 
 import argparse
+import itertools
 import json
 import time
 import warnings
@@ -163,12 +167,19 @@ def member_seeds(seed):
     return [seed + MEMBER_SEED_STEP * k for k in range(ENSEMBLE_SIZE)]
 
 
+def standardised(train_score, test_score, log=True):
+    """``test_score`` (its log where ``log``) standardised on ``train_score``: scores of
+    different detectors then speak on one scale and can be averaged (as in ``SeedEnsemble``)."""
+    if log:
+        train_score, test_score = np.log(train_score), np.log(test_score)
+    return (test_score - train_score.mean()) / train_score.std()
+
+
 def standardised_log_error(scorer, train, test):
-    """The log reconstruction error of ``test``, standardised on that of the training events:
-    members of an ensemble then speak on one scale and are averaged (as in ``SeedEnsemble``;
-    the encoder ensemble's members are cached encoders, which it cannot fit)."""
-    reference = np.log(scorer.anomaly_score(train))
-    return (np.log(scorer.anomaly_score(test)) - reference.mean()) / reference.std()
+    """The log reconstruction error of ``test``, standardised on that of the training events,
+    for the encoder ensemble, whose members are cached encoders that ``SeedEnsemble`` cannot
+    fit."""
+    return standardised(scorer.anomaly_score(train), scorer.anomaly_score(test))
 
 
 def detector_scores(name, train, test, seed):
@@ -399,6 +410,51 @@ def run_encoder_ensemble(config, seed, data, args):
     return rows
 
 
+def run_combinations(config, seed, data, args):
+    """Score-level combinations: the ensembled autoencoder (``AEx3``) on the raw features, or
+    on the pooled representation beside them, plus W times a detector on the pooled
+    representation alone (Mahalanobis distance, Gaussian mixture), each score standardised on
+    the training events (the log of the positive ones)."""
+    from sklearn.covariance import EmpiricalCovariance
+    from sklearn.mixture import GaussianMixture
+
+    from sklearn_aclr import AutoEncoderScorer, EventScaler, SeedEnsemble
+
+    train, test, sizes, n_background = data
+    clr, fit_seconds = trained_encoder(config, seed, train, args)
+    unit = _unit(config, args.epochs) + " combined"
+    start = time.perf_counter()
+    scaler = EventScaler(**RAW_FEATURES).fit(train)
+    pooled = {"train": representations(clr, train)["pooled"],
+              "test": representations(clr, test)["pooled"]}
+    inputs = {"raw": {"train": scaler.transform(train), "test": scaler.transform(test)}}
+    inputs["pooled+raw"] = {k: np.hstack([pooled[k], inputs["raw"][k]]) for k in pooled}
+    ensembles = {}
+    for name, x in inputs.items():
+        ensemble = SeedEnsemble(AutoEncoderScorer(), n_members=ENSEMBLE_SIZE, random_state=seed)
+        ensembles[name] = ensemble.fit(x["train"]).anomaly_score(x["test"])
+    covariance = EmpiricalCovariance().fit(pooled["train"])
+    gmm = GaussianMixture(8, covariance_type="full", reg_covar=1e-4, random_state=seed)
+    gmm.fit(pooled["train"])
+    detectors = {
+        "Mahalanobis(pooled)": standardised(covariance.mahalanobis(pooled["train"]),
+                                            covariance.mahalanobis(pooled["test"])),
+        "GMM(pooled)": standardised(-gmm.score_samples(pooled["train"]),
+                                    -gmm.score_samples(pooled["test"]), log=False),
+    }
+    rows = []
+    for (name, ensemble), (detector, score) in itertools.product(ensembles.items(),
+                                                                 detectors.items()):
+        for weight in args.combine:
+            rows += _rows(unit, seed, f"ACLR {unit} | {name} AEx3 + {weight:g} x {detector}",
+                          ensemble + weight * score, n_background, sizes,
+                          time.perf_counter() - start)
+    for row in rows:
+        row["encoder_seconds"] = round(fit_seconds, 1)
+        row["encoder_epochs"] = clr.n_epochs_
+    return rows
+
+
 def done_units(log):
     if not log.exists():
         return set()
@@ -491,6 +547,10 @@ def main():
     parser.add_argument("--encoder-ensemble", action="store_true",
                         help=f"score ensembles of {ENSEMBLE_SIZE} encoders per configuration "
                              "and seed (pooled beside raw, one autoencoder each) instead")
+    parser.add_argument("--combine", nargs="*", type=float, default=None, metavar="W",
+                        help="score-level combinations instead: the ensembled autoencoder on "
+                             "raw (or pooled+raw) features plus W times a detector on the "
+                             "pooled representation")
     parser.add_argument("--confirm", action="store_true",
                         help="score the held-back background and the confirmation signals")
     args = parser.parse_args()
@@ -524,6 +584,9 @@ def main():
             units.append(("raw", run_raw, (seed, data, args.detectors)))
         if args.encoder_ensemble:
             units += [(_unit(config, args.epochs) + f" x{ENSEMBLE_SIZE}", run_encoder_ensemble,
+                       (config, seed, data, args)) for config in args.configs]
+        elif args.combine:
+            units += [(_unit(config, args.epochs) + " combined", run_combinations,
                        (config, seed, data, args)) for config in args.configs]
         else:
             units += [(_unit(config, args.epochs), run_encoder, (config, seed, data, args))
