@@ -423,7 +423,7 @@ def save_pipeline(pipeline, path, *, overwrite=False):
     :class:`~sklearn_aclr.AnomalyCLRTransformer` and :class:`~sklearn_aclr.AutoEncoderScorer`
     as :func:`save_model` writes them, :class:`~sklearn_aclr.EventScaler` as JSON, a
     :class:`~sklearn_aclr.SeedEnsemble` as JSON beside an entry for each member (saved as a
-    step is: any step made of fitted steps, a :class:`CompositeStepMixin`, is written so),
+    step is: any step made of fitted steps, a ``CompositeStepMixin``, is written so),
     and any other scikit-learn step (a ``StandardScaler``, an ``IsolationForest``,
     ...) through skops (the ``[skops]`` extra), whose format holds no code.
     ``pipeline.json`` lists the steps.
