@@ -78,7 +78,7 @@ class SeedEnsemble(CompositeStepMixin, DocLinkMixin, MetaEstimatorMixin, Anomaly
         scores.
     n_features_in_ : int
         Number of features seen in fit (where the members record it).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features_in,)
         Names of the features seen in fit, where the members record them.
 
     See Also
