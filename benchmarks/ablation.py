@@ -182,6 +182,17 @@ def standardised_log_error(scorer, train, test):
     return standardised(scorer.anomaly_score(train), scorer.anomaly_score(test))
 
 
+def autoencoder(name, seed):
+    """The unfitted autoencoder detector ``name``: ``"AE"``, one AutoEncoderScorer, or
+    ``"AEx3"``, the seed ensemble of three (seeds seed, seed + 1000, seed + 2000, their
+    standardised log reconstruction errors averaged)."""
+    from sklearn_aclr import AutoEncoderScorer, SeedEnsemble
+
+    if name == "AEx3":
+        return SeedEnsemble(AutoEncoderScorer(), n_members=ENSEMBLE_SIZE, random_state=seed)
+    return AutoEncoderScorer(random_state=seed)
+
+
 def detector_scores(name, train, test, seed):
     """Anomaly scores (higher = more anomalous) of ``test`` from a detector fit on ``train``."""
     from sklearn.covariance import EmpiricalCovariance
@@ -190,19 +201,12 @@ def detector_scores(name, train, test, seed):
     from sklearn.neighbors import NearestNeighbors
     from sklearn.preprocessing import StandardScaler
 
-    from sklearn_aclr import AutoEncoderScorer, SeedEnsemble
-
-    if name == "AE":
-        return AutoEncoderScorer(random_state=seed).fit(train).anomaly_score(test)
-    if name == "AEx3":
-        # A seed ensemble: three autoencoders (seeds seed, seed + 1000, seed + 2000), their
-        # standardised log reconstruction errors averaged.
-        ensemble = SeedEnsemble(AutoEncoderScorer(), n_members=ENSEMBLE_SIZE, random_state=seed)
-        return ensemble.fit(train).anomaly_score(test)
+    if name in ("AE", "AEx3"):
+        return autoencoder(name, seed).fit(train).anomaly_score(test)
     scaler = StandardScaler().fit(train)
     train, test = scaler.transform(train), scaler.transform(test)
     if name == "AE+std":  # the autoencoder on standardised inputs
-        return AutoEncoderScorer(random_state=seed).fit(train).anomaly_score(test)
+        return autoencoder("AE", seed).fit(train).anomaly_score(test)
     if name == "kNN":
         distances, _ = NearestNeighbors(n_neighbors=16).fit(train).kneighbors(test)
         return distances.mean(axis=1)
@@ -387,7 +391,7 @@ def run_encoder_ensemble(config, seed, data, args):
     with its own autoencoder (the same seed) on its pooled representation beside the raw
     features, their standardised log errors averaged as in ``AEx3``. Three autoencoders, as
     in the ensembled raw baseline; what differs is that each sees other learned features."""
-    from sklearn_aclr import AutoEncoderScorer, EventScaler
+    from sklearn_aclr import EventScaler
 
     train, test, sizes, n_background = data
     unit = _unit(config, args.epochs) + f" x{ENSEMBLE_SIZE}"
@@ -400,7 +404,7 @@ def run_encoder_ensemble(config, seed, data, args):
         fit_seconds, epochs = fit_seconds + seconds, [*epochs, clr.n_epochs_]
         x_train = np.hstack([representations(clr, train)["pooled"], raw_train])
         x_test = np.hstack([representations(clr, test)["pooled"], raw_test])
-        scorer = AutoEncoderScorer(random_state=member).fit(x_train)
+        scorer = autoencoder("AE", member).fit(x_train)
         scores.append(standardised_log_error(scorer, x_train, x_test))
     rows = _rows(unit, seed, f"ACLR {unit} | pooled+raw | AE", np.mean(scores, axis=0),
                  n_background, sizes, time.perf_counter() - start)
@@ -418,7 +422,7 @@ def run_combinations(config, seed, data, args):
     from sklearn.covariance import EmpiricalCovariance
     from sklearn.mixture import GaussianMixture
 
-    from sklearn_aclr import AutoEncoderScorer, EventScaler, SeedEnsemble
+    from sklearn_aclr import EventScaler
 
     train, test, sizes, n_background = data
     clr, fit_seconds = trained_encoder(config, seed, train, args)
@@ -431,8 +435,7 @@ def run_combinations(config, seed, data, args):
     inputs["pooled+raw"] = {k: np.hstack([pooled[k], inputs["raw"][k]]) for k in pooled}
     ensembles = {}
     for name, x in inputs.items():
-        ensemble = SeedEnsemble(AutoEncoderScorer(), n_members=ENSEMBLE_SIZE, random_state=seed)
-        ensembles[name] = ensemble.fit(x["train"]).anomaly_score(x["test"])
+        ensembles[name] = autoencoder("AEx3", seed).fit(x["train"]).anomaly_score(x["test"])
     covariance = EmpiricalCovariance().fit(pooled["train"])
     gmm = GaussianMixture(8, covariance_type="full", reg_covar=1e-4, random_state=seed)
     gmm.fit(pooled["train"])

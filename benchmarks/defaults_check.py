@@ -42,9 +42,9 @@ from pathlib import Path
 import numpy as np
 from ablation import (
     CONFIRMATION_LOG,
-    ENSEMBLE_SIZE,
     LOG,
     append,
+    autoencoder,
     format_table,
     load_validation,
     metrics,
@@ -76,13 +76,8 @@ def first_stage(name, seed):
 
 def detector_scores(name, seed, x_train, x_tests):
     """Anomaly scores of each of ``x_tests`` (a dict) from the detector of model ``name``, fit
-    on ``x_train``: one AutoEncoderScorer, or the seed ensemble of three (``AEx3``)."""
-    from sklearn_aclr import AutoEncoderScorer, SeedEnsemble
-
-    detector = AutoEncoderScorer(random_state=seed)
-    if name.split(" + ")[1].startswith("AEx3"):
-        detector = SeedEnsemble(AutoEncoderScorer(), n_members=ENSEMBLE_SIZE, random_state=seed)
-    detector.fit(x_train)
+    on ``x_train``: one AutoEncoderScorer (``AE``), or the seed ensemble of three (``AEx3``)."""
+    detector = autoencoder(name.split(" + ")[1].split()[0], seed).fit(x_train)
     return {test: detector.anomaly_score(x) for test, x in x_tests.items()}
 
 
@@ -95,19 +90,22 @@ def run(args):
     tests = {"validation": (test_background, signals), "fresh": (held_back, fresh)}
     done = {(r["model"], r["seed"]) for r in _rows(args.log)}
     for seed in args.seeds:
-        fitted = {}  # first stage -> (fitted step, seconds), shared by the seed's detectors
+        # first stage -> (fitted step, its training and test features, the seconds they took),
+        # shared by the seed's detectors
+        fitted = {}
         for name in args.models:
             if (name, seed) in done:
                 continue
             first = name.split(" + ")[0]
             if first not in fitted:
                 start = time.perf_counter()
-                fitted[first] = first_stage(name, seed).fit(train), time.perf_counter() - start
-            step, step_seconds = fitted[first]
+                step = first_stage(name, seed).fit(train)
+                x_tests = {test_name: step.transform(np.concatenate([b, *s.values()]))
+                           for test_name, (b, s) in tests.items()}
+                fitted[first] = (step, step.transform(train), x_tests,
+                                 time.perf_counter() - start)
+            step, x_train, x_tests, step_seconds = fitted[first]
             start = time.perf_counter()
-            x_train = step.transform(train)
-            x_tests = {test_name: step.transform(np.concatenate([b, *s.values()]))
-                       for test_name, (b, s) in tests.items()}
             scores = detector_scores(name, seed, x_train, x_tests)
             fit_seconds = step_seconds + time.perf_counter() - start
             rows = []
