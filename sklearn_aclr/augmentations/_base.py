@@ -50,6 +50,20 @@ class Augmentation:
         return hash((type(self).__name__, tuple(sorted(map(repr, vars(self).items())))))
 
 
+class ReorderingAugmentation(Augmentation):
+    """Base of the augmentations that add, remove or rescale objects, and so re-order slots.
+
+    Subclasses store a ``layout`` and implement ``_view(events, *, generator)``, which may
+    leave the objects out of canonical slot order; calling the augmentation puts them back in
+    order (:func:`sort_slots`). :class:`OneOf` sorts once, after each event has drawn its
+    view, instead of once per candidate: the same views in fewer operations per step.
+    """
+
+    def __call__(self, events, *, generator):
+        return sort_slots(self._view(events, generator=generator),
+                          slot_table(self.layout, events))
+
+
 def wrap_phi(phi):
     """Wrap angles into [-pi, pi), by multiples of 2 pi.
 
@@ -166,6 +180,7 @@ class SlotTable:
         # visible (non-MET) slots after it.
         self.balance = torch.cat([torch.ones_like(self.pt_min), -self.visible.to(dtype)])
         self._masks = {}
+        self._cells = {}
 
     def is_type(self, *names):
         """Boolean mask over slots, True for the slots of the object types ``names``."""
@@ -173,6 +188,16 @@ class SlotTable:
             self._masks[names] = torch.as_tensor(
                 [t in names for t in self.layout.slot_types], device=self.device)
         return self._masks[names]
+
+    def cells(self, slots, column, n_columns):
+        """(N, n_columns) boolean mask: True at ``column`` of the slots where the table's mask
+        named ``slots`` ("met", "visible") is True. Built once: replacing a column of fixed
+        slots then takes one ``torch.where``."""
+        key = (slots, column % n_columns, n_columns)
+        if key not in self._cells:
+            self._cells[key] = _column_mask(column, n_columns, self.device) & getattr(
+                self, slots).unsqueeze(-1)
+        return self._cells[key]
 
     def count_per_type(self, mask):
         """(B, T) integer counts of the True slots of ``mask`` (B, N) in each type's block."""
@@ -251,10 +276,12 @@ def _vector_sum(pt, phi):
 
 def set_met(events, table, vector):
     """A copy of ``events`` whose MET slot holds the vector (B, 2), pT and phi both."""
-    pt = torch.hypot(vector[:, 0], vector[:, 1]).unsqueeze(1)
-    phi = torch.atan2(vector[:, 1], vector[:, 0]).unsqueeze(1)
-    out = replace_column(events, PT, pt, where=table.met)
-    return replace_column(out, PHI, phi, where=table.met)
+    px, py = vector.unbind(1)
+    n_columns = events.shape[-1]
+    out = torch.where(table.cells("met", PT, n_columns), torch.hypot(px, py).view(-1, 1, 1),
+                      events)
+    return torch.where(table.cells("met", PHI, n_columns), torch.atan2(py, px).view(-1, 1, 1),
+                       out)
 
 
 def carry_into_met(before, after, table):
@@ -369,7 +396,9 @@ class OneOf(Augmentation):
     """Give each event exactly one of the augmentations, chosen uniformly at random.
 
     Every augmentation runs on the whole batch and each event keeps the view it drew: fixed
-    shapes and no data-dependent indexing, so that the step never waits for the device.
+    shapes and no data-dependent indexing, so that the step never waits for the device. Where
+    candidates add, remove or rescale objects (the built-in ones, of one layout), the drawn
+    views are put in canonical slot order once, together, rather than once per candidate.
 
     Parameters
     ----------
@@ -401,7 +430,13 @@ class OneOf(Augmentation):
             len(self.augmentations), (len(events), 1, 1), generator=generator,
             device=events.device,
         )
+        layouts = {a.layout for a in self.augmentations if isinstance(a, ReorderingAugmentation)}
+        sort_once = len(layouts) == 1
         out = events
         for k, augmentation in enumerate(self.augmentations):
-            out = torch.where(choice == k, augmentation(events, generator=generator), out)
-        return out
+            if sort_once and isinstance(augmentation, ReorderingAugmentation):
+                view = augmentation._view(events, generator=generator)
+            else:
+                view = augmentation(events, generator=generator)
+            out = torch.where(choice == k, view, out)
+        return sort_slots(out, slot_table(layouts.pop(), events)) if sort_once else out

@@ -16,15 +16,14 @@ from sklearn_aclr.augmentations._base import (
     CLASS,
     PT,
     Augmentation,
+    ReorderingAugmentation,
     _column_mask,
     carry_into_met,
     empty_slots,
     log_uniform_factor,
     random_counts,
-    replace_column,
     set_met,
     slot_table,
-    sort_slots,
     transverse_vector,
     trigger_object,
     uniform,
@@ -42,7 +41,7 @@ class _LayoutAugmentation(Augmentation):
         self.layout = layout
 
 
-class AddObjects(_LayoutAugmentation):
+class AddObjects(ReorderingAugmentation, _LayoutAugmentation):
     """Add electrons, muons and jets to the free slots, rebalancing MET.
 
     For each type a random number of new objects between 0 and the number of free slots is
@@ -68,7 +67,7 @@ class AddObjects(_LayoutAugmentation):
     True
     """
 
-    def __call__(self, events, *, generator):
+    def _view(self, events, *, generator):
         table = slot_table(self.layout, events)
         visible = table.is_type(*_VISIBLE)
         free = (events[..., CLASS] == 0) & visible
@@ -84,10 +83,10 @@ class AddObjects(_LayoutAugmentation):
         eta = table.eta_acceptance * (2 * u[..., 1] - 1)
         phi = math.pi * (2 * u[..., 2] - 1)
         added = torch.stack([pt, eta, phi, table.slot_class.expand_as(pt)], -1)
-        return sort_slots(carry_into_met(events, events + empty_slots(added, new), table), table)
+        return carry_into_met(events, events + empty_slots(added, new), table)
 
 
-class CollinearSplit(_LayoutAugmentation):
+class CollinearSplit(ReorderingAugmentation, _LayoutAugmentation):
     """Split objects into two collinear objects of the same type, keeping each type's total pT.
 
     For each type a random number of objects between 0 and the number of free slots is split
@@ -113,7 +112,7 @@ class CollinearSplit(_LayoutAugmentation):
     (80.0, 2)
     """
 
-    def __call__(self, events, *, generator):
+    def _view(self, events, *, generator):
         table = slot_table(self.layout, events)
         pt = events[..., PT]
         visible = table.is_type(*_VISIBLE)
@@ -149,7 +148,7 @@ class CollinearSplit(_LayoutAugmentation):
         # Each partner slot takes the split-off row of its parent: a sum with one term, exact
         # (a matrix product could round pT on GPUs that allow TF32).
         partners = (pairs.unsqueeze(-1) * split_off.unsqueeze(2)).sum(1)
-        return sort_slots(kept + partners, table)
+        return kept + partners
 
 
 class AddInvisible(_LayoutAugmentation):
@@ -237,10 +236,10 @@ class ShiftMET(_Rescale):
 
     def __call__(self, events, *, generator):
         table = slot_table(self.layout, events)
-        return _rescale_pt(events, table.met, self._factor(events, generator))
+        return _rescale_pt(events, table, "met", self._factor(events, generator))
 
 
-class ScalePT(_Rescale):
+class ScalePT(ReorderingAugmentation, _Rescale):
     """Rescale the pT of every lepton and jet of an event by one factor, up or down.
 
     MET is left as it is, so the event's balance breaks; objects scaled below their threshold
@@ -266,17 +265,19 @@ class ScalePT(_Rescale):
     (40.0, True)
     """
 
-    def __call__(self, events, *, generator):
+    def _view(self, events, *, generator):
         table = slot_table(self.layout, events)
         factor = self._factor(events, generator)
         lead = (events[..., PT] * table.trigger).amax(dim=1, keepdim=True)  # empty: pT 0
         fails = (factor < 1) & (lead * factor <= table.trigger_pt) & (lead > 0)
         factor = torch.where(fails, 1 / factor, factor)
-        out = _rescale_pt(events, table.visible, factor)
+        out = _rescale_pt(events, table, "visible", factor)
         gone = (events[..., CLASS] != 0) & table.visible & (out[..., PT] < table.pt_min)
-        return sort_slots(empty_slots(out, ~gone), table)
+        return empty_slots(out, ~gone)
 
 
-def _rescale_pt(events, selected, factor):
-    """Multiply the pT of the ``selected`` (N,) slots by a factor (B, 1) per event."""
-    return replace_column(events, PT, events[..., PT] * factor, where=selected)
+def _rescale_pt(events, table, slots, factor):
+    """Multiply the pT of the slots named ``slots`` ("met", "visible") by a factor (B, 1) per
+    event."""
+    return torch.where(table.cells(slots, PT, events.shape[-1]),
+                       (events[..., PT] * factor).unsqueeze(-1), events)

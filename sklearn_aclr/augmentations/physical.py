@@ -13,12 +13,12 @@ from sklearn_aclr.augmentations._base import (
     PHI,
     PT,
     Augmentation,
+    ReorderingAugmentation,
     carry_into_met,
     empty_slots,
     passes_selection,
     replace_column,
     slot_table,
-    sort_slots,
     uniform,
     wrap_phi,
 )
@@ -62,7 +62,7 @@ class RotatePhi(Augmentation):
         return replace_column(events, PHI, rotated, where=events[..., CLASS] != 0)
 
 
-class SmearEtaPhi(Augmentation):
+class SmearEtaPhi(ReorderingAugmentation):
     """Smear eta and phi of leptons and jets within the angular resolution; MET follows.
 
     ``eta' ~ N(eta, s)`` and ``phi' ~ N(phi, s)`` with
@@ -109,7 +109,7 @@ class SmearEtaPhi(Augmentation):
         self.pt_ref = pt_ref
         self.layout = layout
 
-    def __call__(self, events, *, generator):
+    def _view(self, events, *, generator):
         table = slot_table(self.layout, events)
         smeared = (events[..., CLASS] != 0) & table.visible
         width = self.strength * self.width
@@ -123,11 +123,10 @@ class SmearEtaPhi(Augmentation):
         gone = smeared & (eta.abs() >= table.eta_max)  # out of the acceptance
         out = carry_into_met(events, empty_slots(out, ~gone), table)
         keep = passes_selection(out, table) | ~passes_selection(events, table)
-        out = torch.where(keep.view(-1, 1, 1), out, events)
-        return sort_slots(out, table)
+        return torch.where(keep.view(-1, 1, 1), out, events)
 
 
-class SmearJetEnergy(Augmentation):
+class SmearJetEnergy(ReorderingAugmentation):
     """Smear jet pT within the jet energy resolution; MET takes up the change.
 
     ``pT' ~ N(pT, strength * sigma)`` with the calorimeter resolution
@@ -173,7 +172,7 @@ class SmearJetEnergy(Augmentation):
         self.stochastic = stochastic
         self.layout = layout
 
-    def __call__(self, events, *, generator):
+    def _view(self, events, *, generator):
         table = slot_table(self.layout, events)
         jets = (events[..., CLASS] != 0) & table.is_type("jet")
         pt = events[..., PT]
@@ -183,4 +182,4 @@ class SmearJetEnergy(Augmentation):
         smeared = pt + torch.sqrt(variance) * noise
         out = replace_column(events, PT, smeared, where=jets)
         gone = jets & (smeared < table.pt_min)  # below the jet threshold
-        return sort_slots(carry_into_met(events, empty_slots(out, ~gone), table), table)
+        return carry_into_met(events, empty_slots(out, ~gone), table)

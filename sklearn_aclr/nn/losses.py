@@ -16,37 +16,46 @@ __all__ = ["anomclr_loss", "anomclr_plus_loss", "simclr_loss"]
 
 
 def _similarities(z, z_phys):
-    """Cosine similarities of the 2B anchors (originals, then physical views), and partners.
+    """Cosine similarities of the 2B anchors (originals, then physical views).
 
-    Returns the normalised anchors (2B, D), the (2B, 2B) similarity matrix, the index of each
-    anchor's partner, and a mask that is True where ``k`` is neither ``i`` nor its partner.
+    Returns the normalised anchors (2B, D), their (2B, 2B) similarity matrix, and each
+    anchor's similarity to its partner (2B,): anchor ``i < B`` pairs with ``B + i`` and back,
+    the two off-diagonals at distance B.
     """
     n = len(z)
     anchors = F.normalize(torch.cat([z, z_phys]), dim=1)  # (2B, D)
     sim = anchors @ anchors.T  # (2B, 2B)
-    idx = torch.arange(2 * n, device=z.device)
-    partner = (idx + n) % (2 * n)
+    return anchors, sim, torch.cat([sim.diagonal(n), sim.diagonal(-n)])
+
+
+def _partners(n_anchors, device):
+    """The index of each anchor's partner, (2B,)."""
+    return (torch.arange(n_anchors, device=device) + n_anchors // 2) % n_anchors
+
+
+def _negatives(sim, temperature):
+    """``sim / tau`` with ``-inf`` at each anchor itself and at its partner (2B, 2B): the
+    similarities to the other events' views."""
+    idx = torch.arange(len(sim), device=sim.device)
     others = torch.ones_like(sim, dtype=torch.bool)
     others[idx, idx] = False
-    others[idx, partner] = False
-    return anchors, sim, partner, others
+    others[idx, _partners(len(sim), sim.device)] = False
+    return (sim / temperature).masked_fill(~others, float("-inf"))
 
 
-def _anomclr_logits(z, z_phys, z_anom, temperature):
-    """Terms of the AnomCLR losses, all divided by the temperature.
+def _anomclr_terms(z, z_phys, z_anom, temperature):
+    """The numerator of the AnomCLR losses, ``(p - q) / tau`` per anchor (2B,), with the
+    anchors' similarity matrix (2B, 2B) and the normalised anchors (2B, D) and anomalous views
+    (B, D) for the denominators.
 
-    Returns ``(p - q) / tau`` per anchor (2B,), the similarities to the other events' views
-    with ``-inf`` at the anchor and its partner (2B, 2B), and the similarities of every anchor
-    to every anomalous view (2B, B). As in the authors' code, ``q_i = cos(z_i, z_i_anom)``
-    uses the original event for both halves: the anomalous view is a negative of the event,
-    whichever view anchors the term.
+    As in the authors' code, ``q_i = cos(z_i, z_i_anom)`` uses the original event for both
+    halves: the anomalous view is a negative of the event, whichever view anchors the term.
+    Only what every AnomCLR loss needs is computed here; AnomCLR+ has no denominator.
     """
-    anchors, sim, partner, others = _similarities(z, z_phys)
+    anchors, sim, p = _similarities(z, z_phys)
     anomalous = F.normalize(z_anom, dim=1)  # (B, D)
-    p = sim.gather(1, partner.unsqueeze(1)).squeeze(1)  # (2B,)
     q = (anchors[: len(z)] * anomalous).sum(1).repeat(2)  # (2B,), cos(z_i, z_i_anom) twice
-    negatives = (sim / temperature).masked_fill(~others, float("-inf"))
-    return (p - q) / temperature, negatives, anchors @ anomalous.T / temperature
+    return (p - q) / temperature, sim, anchors, anomalous
 
 
 def simclr_loss(z, z_phys, *, temperature=0.1):
@@ -74,7 +83,8 @@ def simclr_loss(z, z_phys, *, temperature=0.1):
     >>> round(float(simclr_loss(z, z, temperature=1.0)), 4)  # -log(e / (e + 2))
     0.5514
     """
-    _, sim, partner, _ = _similarities(z, z_phys)
+    _, sim, _ = _similarities(z, z_phys)
+    partner = _partners(len(sim), sim.device)
     logits = sim / temperature
     logits = logits.masked_fill(torch.eye(len(sim), dtype=torch.bool, device=sim.device),
                                 float("-inf"))
@@ -104,8 +114,8 @@ def anomclr_loss(z, z_phys, z_anom, *, temperature=0.1):
     >>> round(float(anomclr_loss(z, z, z.flip(1), temperature=1.0)), 4)
     -0.3069
     """
-    positive, negatives, _ = _anomclr_logits(z, z_phys, z_anom, temperature)
-    return (torch.logsumexp(negatives, dim=1) - positive).mean()
+    positive, sim, _, _ = _anomclr_terms(z, z_phys, z_anom, temperature)
+    return (torch.logsumexp(_negatives(sim, temperature), dim=1) - positive).mean()
 
 
 @fill_doc
@@ -126,7 +136,7 @@ def anomclr_plus_loss(z, z_phys, z_anom, *, temperature=0.1):
     >>> float(anomclr_plus_loss(z, z, z_anom, temperature=1.0))  # one event is enough: -(1 - 0)
     -1.0
     """
-    positive, _, _ = _anomclr_logits(z, z_phys, z_anom, temperature)
+    positive, _, _, _ = _anomclr_terms(z, z_phys, z_anom, temperature)
     return -positive.mean()
 
 
@@ -149,8 +159,10 @@ def anomclr_batch_loss(z, z_phys, z_anom, *, temperature=0.1):
     >>> round(float(anomclr_batch_loss(z, z, z.flip(1), temperature=1.0)), 4)  # -log(e/(3+e))
     0.7437
     """
-    positive, negatives, to_anomalous = _anomclr_logits(z, z_phys, z_anom, temperature)
-    log_denominator = torch.logsumexp(torch.cat([negatives, to_anomalous], dim=1), dim=1)
+    positive, sim, anchors, anomalous = _anomclr_terms(z, z_phys, z_anom, temperature)
+    to_anomalous = anchors @ anomalous.T / temperature  # (2B, B)
+    log_denominator = torch.logsumexp(
+        torch.cat([_negatives(sim, temperature), to_anomalous], dim=1), dim=1)
     return (log_denominator - positive).mean()
 
 
