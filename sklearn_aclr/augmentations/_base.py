@@ -303,30 +303,6 @@ def empty_slots(events, keep):
     return events * keep.unsqueeze(-1)
 
 
-def replace_column(events, column, values, where=None):
-    """A copy of ``events`` with one column replaced by ``values``.
-
-    Parameters
-    ----------
-    events : Tensor of shape (B, N, C)
-        Canonical events.
-    column : int
-        The column (``PT``, ``ETA``, ``PHI``, ...).
-    values : Tensor broadcasting to (B, N)
-        The new entries.
-    where : Tensor of shape (N,) or (B, N), dtype bool, default=None
-        Replace only these slots; every slot if None.
-
-    Returns
-    -------
-    Tensor of shape (B, N, C)
-    """
-    cell = _column_mask(column, events.shape[-1], events.device)
-    if where is not None:
-        cell = cell & where.unsqueeze(-1)
-    return torch.where(cell, values.unsqueeze(-1), events)
-
-
 @functools.lru_cache(maxsize=64)
 def _column_mask(column, n_columns, device):
     return torch.arange(n_columns, device=device) == column % n_columns

@@ -17,7 +17,6 @@ from sklearn_aclr.augmentations._base import (
     carry_into_met,
     empty_slots,
     passes_selection,
-    replace_column,
     slot_table,
     uniform,
     wrap_phi,
@@ -58,8 +57,10 @@ class RotatePhi(Augmentation):
 
     def __call__(self, events, *, generator):
         angle = uniform((len(events), 1), -math.pi, math.pi, generator=generator, like=events)
-        rotated = wrap_phi(events[..., PHI] + self.strength * angle)
-        return replace_column(events, PHI, rotated, where=events[..., CLASS] != 0)
+        columns = list(events.unbind(-1))
+        rotated = wrap_phi(columns[PHI] + self.strength * angle)
+        columns[PHI] = torch.where(columns[CLASS] != 0, rotated, columns[PHI])
+        return torch.stack(columns, -1)
 
 
 class SmearEtaPhi(ReorderingAugmentation):
@@ -111,15 +112,17 @@ class SmearEtaPhi(ReorderingAugmentation):
 
     def _view(self, events, *, generator):
         table = slot_table(self.layout, events)
-        smeared = (events[..., CLASS] != 0) & table.visible
+        columns = list(events.unbind(-1))
+        smeared = (columns[CLASS] != 0) & table.visible
         width = self.strength * self.width
-        width = (width * self.pt_ref / events[..., PT].clamp(min=1e-3)).clamp(max=width)
+        width = (width * self.pt_ref / columns[PT].clamp(min=1e-3)).clamp(max=width)
         noise = torch.randn(events.shape[:2] + (2,), generator=generator, device=events.device,
                             dtype=events.dtype) * width.unsqueeze(-1)
-        eta = events[..., ETA] + noise[..., 0]
-        phi = wrap_phi(events[..., PHI] + noise[..., 1])
-        out = replace_column(events, ETA, eta, where=smeared)
-        out = replace_column(out, PHI, phi, where=smeared)
+        d_eta, d_phi = noise.unbind(-1)
+        eta = columns[ETA] + d_eta
+        columns[ETA] = torch.where(smeared, eta, columns[ETA])
+        columns[PHI] = torch.where(smeared, wrap_phi(columns[PHI] + d_phi), columns[PHI])
+        out = torch.stack(columns, -1)
         gone = smeared & (eta.abs() >= table.eta_max)  # out of the acceptance
         out = carry_into_met(events, empty_slots(out, ~gone), table)
         keep = passes_selection(out, table) | ~passes_selection(events, table)
@@ -174,12 +177,14 @@ class SmearJetEnergy(ReorderingAugmentation):
 
     def _view(self, events, *, generator):
         table = slot_table(self.layout, events)
-        jets = (events[..., CLASS] != 0) & table.is_type("jet")
-        pt = events[..., PT]
+        columns = list(events.unbind(-1))
+        jets = (columns[CLASS] != 0) & table.is_type("jet")
+        pt = columns[PT]
         variance = (self.strength * self.constant) ** 2 * pt**2 + (
             self.strength * self.stochastic) ** 2 * pt
         noise = torch.randn(pt.shape, generator=generator, device=pt.device, dtype=pt.dtype)
         smeared = pt + torch.sqrt(variance) * noise
-        out = replace_column(events, PT, smeared, where=jets)
+        columns[PT] = torch.where(jets, smeared, pt)
+        out = torch.stack(columns, -1)
         gone = jets & (smeared < table.pt_min)  # below the jet threshold
         return carry_into_met(events, empty_slots(out, ~gone), table)
