@@ -28,8 +28,11 @@ Usage::
 
 import argparse
 import collections
+from unittest import mock
 
+import numpy as np
 import torch
+from skorch.callbacks import Callback
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from _common import background, print_table, write_report
@@ -74,15 +77,45 @@ def _tensor_repeats(name, args):
             and isinstance(args[1], torch.Tensor) and args[1].numel() > 1)
 
 
+class StepMarks(Callback):
+    """Notes the counts of ``counter`` as each training batch begins."""
+
+    def __init__(self, counter):
+        self.counter = counter
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training:
+            self.counter.marks.append((sum(self.counter.counts.values()),
+                                       sum(self.counter.syncs.values())))
+
+
 def count_fit(make_estimator, X, n_steps):
+    """Operations of ``fit``: averaged over its steps (everything ``fit`` dispatches, the
+    building of the model and of the optimiser's state included), and per step in steady
+    state (from the start of one training batch to the next, from the second batch on: the
+    batch's collation, the step, the loop's bookkeeping)."""
+    from sklearn_aclr._base import BaseNetEstimator
+
     counter = OpCounter()
-    with counter:
+    counter.marks = []
+    training_kwargs = BaseNetEstimator._training_kwargs
+
+    def marked(self, *args, **kwargs):  # the nets' callbacks, and StepMarks
+        net_kwargs = training_kwargs(self, *args, **kwargs)
+        return {**net_kwargs, "callbacks": [*net_kwargs["callbacks"],
+                                            ("step_marks", StepMarks(counter))]}
+
+    with mock.patch.object(BaseNetEstimator, "_training_kwargs", marked), counter:
         make_estimator().fit(X)
     total, syncs = sum(counter.counts.values()), sum(counter.syncs.values())
     views = sum(counter.views.values())
+    steady = np.diff(np.array(counter.marks), axis=0)[1:]  # (steps - 2, [ops, syncs])
     return {"ops_per_step": total / n_steps, "syncs_per_step": syncs / n_steps,
             "view_ops_per_step": views / n_steps,
             "compute_ops_per_step": (total - views) / n_steps,
+            "steady_ops_per_step": int(np.median(steady[:, 0])),
+            "steady_ops_range": [int(steady[:, 0].min()), int(steady[:, 0].max())],
+            "steady_syncs_per_step": int(np.median(steady[:, 1])),
             "top_ops": dict(counter.counts.most_common(15)),
             "sync_ops": dict(counter.syncs.most_common())}
 
@@ -166,7 +199,9 @@ def main():
         lambda: AutoEncoderScorer(**common), features, n_steps)})
     print_table(rows, [("estimator", "estimator", "s"), ("ops_per_step", "aten ops/step", ".0f"),
                        ("view_ops_per_step", "of them views", ".0f"),
-                       ("syncs_per_step", "host syncs/step", ".1f")],
+                       ("syncs_per_step", "host syncs/step", ".1f"),
+                       ("steady_ops_per_step", "steady state: ops/step", "d"),
+                       ("steady_syncs_per_step", "syncs/step", "d")],
                 title=f"per training step, {args.n_events} demo events, batch {args.batch_size}, "
                       f"{'fused' if args.fused else 'default'} AdamW, "
                       f"{'fixed-shape' if args.gpu_path else 'packed'} encoder "

@@ -100,9 +100,10 @@ def log_uniform_factor(shape, factor_range, *, generator, like):
     and ``factor_range[1]``, never by a factor near one.
     """
     low, high = (math.log(f) for f in factor_range)
-    u = torch.rand(tuple(shape) + (2,), generator=generator, device=like.device, dtype=like.dtype)
-    log_f = low + (high - low) * u[..., 0]
-    return torch.exp(torch.where(u[..., 1] < 0.5, -log_f, log_f))  # down half of the time
+    u, down = torch.rand(tuple(shape) + (2,), generator=generator, device=like.device,
+                         dtype=like.dtype).unbind(-1)
+    log_f = low + (high - low) * u
+    return torch.exp(torch.where(down < 0.5, -log_f, log_f))  # down half of the time
 
 
 def slot_table(layout, like):
@@ -276,12 +277,10 @@ def _vector_sum(pt, phi):
 
 def set_met(events, table, vector):
     """A copy of ``events`` whose MET slot holds the vector (B, 2), pT and phi both."""
-    px, py = vector.unbind(1)
+    px, py = vector.view(-1, 1, 1, 2).unbind(-1)  # (B, 1, 1) each, to broadcast over slots
     n_columns = events.shape[-1]
-    out = torch.where(table.cells("met", PT, n_columns), torch.hypot(px, py).view(-1, 1, 1),
-                      events)
-    return torch.where(table.cells("met", PHI, n_columns), torch.atan2(py, px).view(-1, 1, 1),
-                       out)
+    out = torch.where(table.cells("met", PT, n_columns), torch.hypot(px, py), events)
+    return torch.where(table.cells("met", PHI, n_columns), torch.atan2(py, px), out)
 
 
 def carry_into_met(before, after, table):
@@ -294,8 +293,8 @@ def carry_into_met(before, after, table):
     of every slot of ``before`` (MET included) minus that of the visible slots of ``after``:
     empty slots are all zero and add nothing.
     """
-    both = torch.cat([before, after], dim=1)
-    return set_met(after, table, _vector_sum(both[..., PT] * table.balance, both[..., PHI]))
+    columns = torch.cat([before, after], dim=1).unbind(-1)
+    return set_met(after, table, _vector_sum(columns[PT] * table.balance, columns[PHI]))
 
 
 def empty_slots(events, keep):
@@ -337,8 +336,7 @@ def random_counts(capacity, *, generator):
     # for every event and used where none was drawn, so that the host never has to look.
     keys = torch.rand(capacity.shape, generator=generator, device=capacity.device)
     pick = torch.where(capacity > 0, keys, -1.0).argmax(dim=1, keepdim=True)  # (B, 1)
-    extra = torch.zeros_like(counts).scatter_(1, pick, 1)
-    return counts + extra * none.unsqueeze(1)
+    return counts.scatter_add(1, pick, none.long().unsqueeze(1))
 
 
 class Compose(Augmentation):
@@ -402,17 +400,15 @@ class OneOf(Augmentation):
     def __call__(self, events, *, generator):
         if len(self.augmentations) == 1:
             return self.augmentations[0](events, generator=generator)
-        choice = torch.randint(
-            len(self.augmentations), (len(events), 1, 1), generator=generator,
-            device=events.device,
-        )
+        choice = torch.randint(len(self.augmentations), (len(events),), generator=generator,
+                               device=events.device)
         layouts = {a.layout for a in self.augmentations if isinstance(a, ReorderingAugmentation)}
         sort_once = len(layouts) == 1
-        out = events
-        for k, augmentation in enumerate(self.augmentations):
-            if sort_once and isinstance(augmentation, ReorderingAugmentation):
-                view = augmentation._view(events, generator=generator)
-            else:
-                view = augmentation(events, generator=generator)
-            out = torch.where(choice == k, view, out)
+        views = torch.stack([
+            augmentation._view(events, generator=generator)
+            if sort_once and isinstance(augmentation, ReorderingAugmentation)
+            else augmentation(events, generator=generator)
+            for augmentation in self.augmentations
+        ])  # (n_augmentations, B, N, C)
+        out = views[choice, torch.arange(len(events), device=events.device)]  # drawn views
         return sort_slots(out, slot_table(layouts.pop(), events)) if sort_once else out

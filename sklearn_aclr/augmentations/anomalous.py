@@ -17,7 +17,6 @@ from sklearn_aclr.augmentations._base import (
     PT,
     Augmentation,
     ReorderingAugmentation,
-    _column_mask,
     carry_into_met,
     empty_slots,
     log_uniform_factor,
@@ -77,11 +76,11 @@ class AddObjects(ReorderingAugmentation, _LayoutAugmentation):
 
         max_pt = (events[..., PT] * visible).amax(dim=1, keepdim=True)  # (B, 1)
         low = table.pt_min
-        u = torch.rand(free.shape + (3,), generator=generator, device=events.device,
-                       dtype=events.dtype)
-        pt = low + (torch.maximum(max_pt, low) - low) * u[..., 0]
-        eta = table.eta_acceptance * (2 * u[..., 1] - 1)
-        phi = math.pi * (2 * u[..., 2] - 1)
+        u_pt, u_eta, u_phi = torch.rand(free.shape + (3,), generator=generator,
+                                        device=events.device, dtype=events.dtype).unbind(-1)
+        pt = low + (torch.maximum(max_pt, low) - low) * u_pt
+        eta = table.eta_acceptance * (2 * u_eta - 1)
+        phi = math.pi * (2 * u_phi - 1)
         added = torch.stack([pt, eta, phi, table.slot_class.expand_as(pt)], -1)
         return carry_into_met(events, events + empty_slots(added, new), table)
 
@@ -114,9 +113,10 @@ class CollinearSplit(ReorderingAugmentation, _LayoutAugmentation):
 
     def _view(self, events, *, generator):
         table = slot_table(self.layout, events)
-        pt = events[..., PT]
+        columns = events.unbind(-1)
+        pt = columns[PT]
         visible = table.is_type(*_VISIBLE)
-        present = events[..., CLASS] != 0
+        present = columns[CLASS] != 0
         # What the parent must keep: the threshold, or for the selection lepton the selection
         # threshold (with a margin against rounding); the partner must pass the threshold.
         keep_min = torch.where(trigger_object(events, table),
@@ -128,9 +128,9 @@ class CollinearSplit(ReorderingAugmentation, _LayoutAugmentation):
         counts = table.per_slot(random_counts(capacity, generator=generator))  # (B, N)
         # Parents: a random choice among the splittable objects of each type; partners: the
         # first free slots of the type. The k-th parent of a type pairs with its k-th partner.
-        u = torch.rand(pt.shape + (2,), generator=generator, device=events.device,
-                       dtype=events.dtype)
-        parent_rank = table.rank_in_type(splittable, u[..., 0])
+        u_parent, u_z = torch.rand(pt.shape + (2,), generator=generator, device=events.device,
+                                   dtype=events.dtype).unbind(-1)
+        parent_rank = table.rank_in_type(splittable, u_parent)
         free_rank = table.rank_in_type(free)
         parent = splittable & (parent_rank < counts)
         partner = free & (free_rank < counts)
@@ -138,13 +138,13 @@ class CollinearSplit(ReorderingAugmentation, _LayoutAugmentation):
                  & (parent_rank.unsqueeze(2) == free_rank.unsqueeze(1)))  # (B, parent, partner)
 
         # The parent keeps z of its pT, the partner takes 1 - z and the parent's direction.
-        z_low = keep_min / pt.clamp(min=1e-6)
-        z_high = 1 - table.pt_min / pt.clamp(min=1e-6)
-        z = z_low + (torch.maximum(z_low, z_high) - z_low) * u[..., 1]
+        safe_pt = pt.clamp(min=1e-6)
+        z_low = keep_min / safe_pt
+        z_high = 1 - table.pt_min / safe_pt
+        z = z_low + (torch.maximum(z_low, z_high) - z_low) * u_z
         z = torch.where(parent, z, 1.0)
-        pt_column = _column_mask(PT, events.shape[-1], events.device)
-        split_off = torch.where(pt_column, (1 - z).unsqueeze(-1), 1.0) * events  # (B, N, C)
-        kept = torch.where(pt_column, z.unsqueeze(-1), 1.0) * events
+        split_off = torch.stack([(1 - z) * pt, *columns[PT + 1:]], -1)  # (B, N, C)
+        kept = torch.stack([z * pt, *columns[PT + 1:]], -1)
         # Each partner slot takes the split-off row of its parent: a sum with one term, exact
         # (a matrix product could round pT on GPUs that allow TF32).
         partners = (pairs.unsqueeze(-1) * split_off.unsqueeze(2)).sum(1)
@@ -268,12 +268,14 @@ class ScalePT(ReorderingAugmentation, _Rescale):
     def _view(self, events, *, generator):
         table = slot_table(self.layout, events)
         factor = self._factor(events, generator)
-        lead = (events[..., PT] * table.trigger).amax(dim=1, keepdim=True)  # empty: pT 0
+        columns = list(events.unbind(-1))
+        pt = columns[PT]
+        lead = (pt * table.trigger).amax(dim=1, keepdim=True)  # empty: pT 0
         fails = (factor < 1) & (lead * factor <= table.trigger_pt) & (lead > 0)
-        factor = torch.where(fails, 1 / factor, factor)
-        out = _rescale_pt(events, table, "visible", factor)
-        gone = (events[..., CLASS] != 0) & table.visible & (out[..., PT] < table.pt_min)
-        return empty_slots(out, ~gone)
+        factor = torch.where(fails, factor.reciprocal(), factor)
+        columns[PT] = torch.where(table.visible, pt * factor, pt)
+        gone = (columns[CLASS] != 0) & table.visible & (columns[PT] < table.pt_min)
+        return empty_slots(torch.stack(columns, -1), ~gone)
 
 
 def _rescale_pt(events, table, slots, factor):
