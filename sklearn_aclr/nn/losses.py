@@ -15,17 +15,13 @@ from sklearn_aclr._docs import fill_doc
 __all__ = ["anomclr_loss", "anomclr_plus_loss", "simclr_loss"]
 
 
-def _similarities(z, z_phys):
-    """Cosine similarities of the 2B anchors (originals, then physical views).
-
-    Returns the normalised anchors (2B, D), their (2B, 2B) similarity matrix, and each
-    anchor's similarity to its partner (2B,): anchor ``i < B`` pairs with ``B + i`` and back,
-    the two off-diagonals at distance B.
-    """
-    n = len(z)
-    anchors = F.normalize(torch.cat([z, z_phys]), dim=1)  # (2B, D)
-    sim = anchors @ anchors.T  # (2B, 2B)
-    return anchors, sim, torch.cat([sim.diagonal(n), sim.diagonal(-n)])
+def _similarities(anchors):
+    """The (2B, 2B) cosine similarities of the normalised anchors (originals, then physical
+    views), and each anchor's similarity to its partner (2B,): anchor ``i < B`` pairs with
+    ``B + i`` and back, the two off-diagonals at distance B."""
+    n = len(anchors) // 2
+    sim = anchors @ anchors.T
+    return sim, torch.cat([sim.diagonal(n), sim.diagonal(-n)])
 
 
 def _partners(n_anchors, device):
@@ -52,9 +48,11 @@ def _anomclr_terms(z, z_phys, z_anom, temperature):
     halves: the anomalous view is a negative of the event, whichever view anchors the term.
     Only what every AnomCLR loss needs is computed here; AnomCLR+ has no denominator.
     """
-    anchors, sim, p = _similarities(z, z_phys)
-    anomalous = F.normalize(z_anom, dim=1)  # (B, D)
-    q = (anchors[: len(z)] * anomalous).sum(1).repeat(2)  # (2B,), cos(z_i, z_i_anom) twice
+    n = len(z)
+    # all views normalised at once: (3B, D), then the anchors (2B, D) and anomalous views
+    anchors, anomalous = F.normalize(torch.cat([z, z_phys, z_anom]), dim=1).split([2 * n, n])
+    sim, p = _similarities(anchors)
+    q = (anchors[:n] * anomalous).sum(1).repeat(2)  # (2B,), cos(z_i, z_i_anom) twice
     return (p - q) / temperature, sim, anchors, anomalous
 
 
@@ -83,7 +81,7 @@ def simclr_loss(z, z_phys, *, temperature=0.1):
     >>> round(float(simclr_loss(z, z, temperature=1.0)), 4)  # -log(e / (e + 2))
     0.5514
     """
-    _, sim, _ = _similarities(z, z_phys)
+    sim, _ = _similarities(F.normalize(torch.cat([z, z_phys]), dim=1))
     partner = _partners(len(sim), sim.device)
     logits = sim / temperature
     logits = logits.masked_fill(torch.eye(len(sim), dtype=torch.bool, device=sim.device),
