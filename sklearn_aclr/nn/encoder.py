@@ -104,7 +104,8 @@ class EncoderLayer(nn.Module):
 
     def forward(self, x, index, key_mask):
         """``x``: (T, D) tokens; ``index``: (T,) their places in the padded (B * n_max)
-        layout; ``key_mask``: (B, 1, 1, n_max), True where a key is an object.
+        layout; ``key_mask``: (B, 1, 1, n_max), True where a key is an object (or, additive,
+        0 there and -inf elsewhere).
 
         ``index=None`` takes ``x`` padded already, (B * n_max, D): every slot is computed,
         with fixed shapes and no indexing that depends on the data (the GPU path)."""
@@ -235,7 +236,8 @@ class AnomalyCLREncoder(nn.Module):
         key_mask = torch.arange(n_max, device=events.device) < counts.unsqueeze(1)
         # An event with every slot empty has no keys, which would make attention undefined;
         # it has no tokens either, and pools to zero: one fixed representation.
-        key_mask = (key_mask | (counts == 0).unsqueeze(1)).view(len(events), 1, 1, n_max)
+        key_mask = _attention_bias(
+            (key_mask | (counts == 0).unsqueeze(1)).view(len(events), 1, 1, n_max))
         x = self.embed(tokens[present]) + self.type_embed(types[present])  # (T, D)
         for layer in self.layers:
             x = layer(x, index, key_mask)
@@ -251,7 +253,7 @@ class AnomalyCLREncoder(nn.Module):
         # has no tokens to sum either, and pools to zero as in the packed path.
         n_events, n_slots = present.shape
         keys = present | ~present.any(dim=1, keepdim=True)
-        key_mask = keys.view(n_events, 1, 1, n_slots)
+        key_mask = _attention_bias(keys.view(n_events, 1, 1, n_slots))
         # Slots flattened to (B * N, D): the linear layers then run as plain matrix products,
         # without the reshapes that a 3-d input costs in each of them, forward and backward.
         x = self.embed(tokens.flatten(0, 1)) + self.type_embed(types.flatten())
@@ -281,3 +283,11 @@ class AnomalyCLREncoder(nn.Module):
 
     def forward(self, events):  # (B, N, F + 1) -> (B, output_dim)
         return self.head(self.pooled(events))
+
+
+def _attention_bias(key_mask):
+    """The additive form of a boolean key mask (True: a key to attend to): 0 there, -inf
+    elsewhere. Attention turns a boolean mask into this in every layer; built once, it is
+    shared by all of them."""
+    bias = torch.zeros(key_mask.shape, device=key_mask.device)
+    return bias.masked_fill_(~key_mask, float("-inf"))
