@@ -309,6 +309,21 @@ def test_one_of_gives_each_event_exactly_one():
     torch.testing.assert_close(out[scaled_only, 1:], events[scaled_only, 1:])
 
 
+@given(seed=seeds)
+@settings(max_examples=10, deadline=None)
+def test_one_of_sorts_once_and_gives_what_its_candidates_give(seed):
+    """OneOf puts the drawn views in slot order once, together; each event's view is exactly
+    what its candidate, called alone on the same random numbers, gives it."""
+    events = _events(seed % 1000, n=128)
+    one_of = OneOf([AddObjects(), CollinearSplit(), ShiftMET(), ScalePT(), SmearJetEnergy()])
+    out = one_of(events, generator=_gen(seed))
+    generator = _gen(seed)  # the draws in OneOf's order: the choice, then every candidate
+    choice = torch.randint(len(one_of.augmentations), (len(events),), generator=generator)
+    views = torch.stack([a(events, generator=generator) for a in one_of.augmentations])
+    assert torch.equal(out, views[choice, torch.arange(len(events))])
+    _assert_valid_layout(out)
+
+
 def test_make_augmentation_errors():
     with pytest.raises(ValueError, match="Unknown augmentation 'flip'"):
         make_augmentation("flip", "adc2021")
