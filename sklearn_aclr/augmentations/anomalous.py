@@ -143,6 +143,7 @@ class CollinearSplit(ReorderingAugmentation, _LayoutAugmentation):
         z_high = 1 - table.pt_min / safe_pt
         z = z_low + (torch.maximum(z_low, z_high) - z_low) * u_z
         z = torch.where(parent, z, 1.0)
+        # pT is the first column (PT = 0)
         split_off = torch.stack([(1 - z) * pt, *columns[PT + 1:]], -1)  # (B, N, C)
         kept = torch.stack([z * pt, *columns[PT + 1:]], -1)
         # Each partner slot takes the split-off row of its parent: a sum with one term, exact

@@ -116,6 +116,8 @@ class EncoderLayer(nn.Module):
         if index is not None:
             qkv = qkv.new_zeros(n_events * n_max, 3 * width).index_copy(0, index, qkv)
         q, k, v = qkv.view(n_events, n_max, 3, self.n_heads, -1).permute(2, 0, 3, 1, 4)
+        if key_mask.is_floating_point() and key_mask.dtype != q.dtype:
+            key_mask = key_mask.to(q.dtype)  # mixed precision: fused kernels take q's dtype
         attended = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask, dropout_p=p)
         attended = attended.transpose(1, 2).reshape(n_events * n_max, width)
         if index is not None:
