@@ -40,6 +40,7 @@ Usage::
 """
 
 import argparse
+import ast
 import itertools
 import json
 import time
@@ -185,12 +186,35 @@ def standardised_log_error(scorer, train, test):
 def autoencoder(name, seed):
     """The unfitted autoencoder detector ``name``: ``"AE"``, one AutoEncoderScorer, or
     ``"AEx3"``, the seed ensemble of three (seeds seed, seed + 1000, seed + 2000, their
-    standardised log reconstruction errors averaged)."""
+    standardised log reconstruction errors averaged). Either takes AutoEncoderScorer
+    parameters in brackets: ``"AE(latent_dim=10)"``."""
     from sklearn_aclr import AutoEncoderScorer, SeedEnsemble
 
-    if name == "AEx3":
-        return SeedEnsemble(AutoEncoderScorer(), n_members=ENSEMBLE_SIZE, random_state=seed)
-    return AutoEncoderScorer(random_state=seed)
+    base, params = _detector_parameters(name)
+    if base == "AEx3":
+        return SeedEnsemble(AutoEncoderScorer(**params), n_members=ENSEMBLE_SIZE,
+                            random_state=seed)
+    return AutoEncoderScorer(**params, random_state=seed)
+
+
+def _detector_parameters(name):
+    """``"AE(latent_dim=10, lr=3e-4)"`` -> ``("AE", {"latent_dim": 10, "lr": 0.0003})``."""
+    if "(" not in name:
+        return name, {}
+    call = ast.parse(name, mode="eval").body
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name) or call.args:
+        raise argparse.ArgumentTypeError(f"cannot read detector {name!r}: write AE(key=value)")
+    return call.func.id, {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+
+
+def _detector(name):
+    """``name`` if it is a detector this script knows (for ``--detectors``)."""
+    base, params = _detector_parameters(name)
+    if base not in (*DETECTORS, *ENSEMBLES) or (params and base not in ("AE", *ENSEMBLES)):
+        raise argparse.ArgumentTypeError(
+            f"unknown detector {name!r}: one of {', '.join((*DETECTORS, *ENSEMBLES))}; AE and "
+            "AEx3 take AutoEncoderScorer parameters in brackets, as in AE(latent_dim=10)")
+    return name
 
 
 def detector_scores(name, train, test, seed):
@@ -201,7 +225,7 @@ def detector_scores(name, train, test, seed):
     from sklearn.neighbors import NearestNeighbors
     from sklearn.preprocessing import StandardScaler
 
-    if name in ("AE", "AEx3"):
+    if _detector_parameters(name)[0] in ("AE", "AEx3"):
         return autoencoder(name, seed).fit(train).anomaly_score(test)
     scaler = StandardScaler().fit(train)
     train, test = scaler.transform(train), scaler.transform(test)
@@ -262,7 +286,8 @@ def run_raw(seed, data, detectors):
         x_test = scaler.transform(test)
         # The paper's scaling with the autoencoders only (alone and ensembled, where asked):
         # the other detectors are weaker on every input.
-        autoencoders = [d for d in detectors if d in ("AE", *ENSEMBLES)] or ["AE"]
+        autoencoders = [d for d in detectors
+                        if _detector_parameters(d)[0] in ("AE", *ENSEMBLES)] or ["AE"]
         for detector in detectors if input_name == "raw standard" else autoencoders:
             start = time.perf_counter()
             scores = detector_scores(detector, x_train, x_test, seed)
@@ -535,8 +560,9 @@ def main():
     parser.add_argument("--representations", nargs="*", default=list(REPRESENTATIONS),
                         help="levels; also pooled*W+raw, the pooled block weighted by W "
                              "beside the raw features (pooled*1+raw is pooled+raw)")
-    parser.add_argument("--detectors", nargs="*", default=list(DETECTORS),
-                        choices=[*DETECTORS, *ENSEMBLES])
+    parser.add_argument("--detectors", nargs="*", default=list(DETECTORS), type=_detector,
+                        help=f"of {', '.join((*DETECTORS, *ENSEMBLES))}; AE and AEx3 take "
+                             "AutoEncoderScorer parameters: AE(latent_dim=10)")
     parser.add_argument("--n-train", type=int, default=20_000)
     parser.add_argument("--n-test", type=int, default=20_000)
     parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="encoder max_epochs")
