@@ -84,9 +84,11 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         sin phi, cos phi per slot, as ``EventScaler(features="standard",
         phi_encoding="sincos")`` gives them, computed on the device). On the validation
         sample of ``benchmarks/ablation.py`` (three seeds, then fresh events), an autoencoder
-        on ``"pooled+raw"`` beat the strongest raw-data autoencoder on all four signals,
-        where ``"pooled"`` alone lost on all four and the head was worse still. Most of that
-        margin is there with an untrained encoder too: see "What works" in the docs.
+        on ``"pooled+raw"`` beat the package's autoencoder on the raw features on all four
+        signals, where ``"pooled"`` alone lost on all four and the head was worse still; an
+        autoencoder with a narrower bottleneck on the raw features is stronger still on
+        h+ -> tau nu. Most of the margin is there with an untrained encoder too: see "What
+        works" in the docs.
     phi_encoding : {"sincos", "angle"}, default="sincos"
         Objects' phi enters the network as (sin phi, cos phi), continuous across +-pi, or as
         phi / pi.

@@ -55,7 +55,7 @@ BACKGROUND_EFFICIENCIES = (1e-2, 1e-3)
 # A working point eB is reported only where at least this many test background events pass.
 MIN_BACKGROUND_PASSING = 10
 SUPERVISED = "supervised"
-# The raw features of the strongest raw-data baseline (benchmarks/ablation.py).
+# The raw features of the strongest raw-data baselines (benchmarks/ablation.py).
 RAW_FEATURES = {"features": "standard", "phi_encoding": "sincos"}
 # The narrow raw autoencoder: a two-dimensional bottleneck makes the raw-data autoencoder
 # stronger on every signal of the validation sample (on h+ -> tau nu by 0.04 in AUC).
