@@ -59,7 +59,8 @@ MODELS = ("AnomalyCLR + AE (defaults)", "untrained encoder + AE (control)", "raw
           "raw paper + AE",
           # The autoencoder sweep of ablation.py: a narrower bottleneck is stronger on the raw
           # features in AUC (h0 -> tau tau, h+ -> tau nu), two hidden layers in the tail.
-          "raw standard + AE(latent_dim=2)", "raw standard + AE(hidden_layer_sizes=(128,64))")
+          "raw standard + AE(latent_dim=2)", "raw standard + AE(hidden_layer_sizes=(128,64))",
+          "raw standard + AE(latent_dim=2,hidden_layer_sizes=(128,64))")
 # Not run unless asked for (three autoencoders each): the like-for-like seed ensembles.
 ENSEMBLE_MODELS = ("AnomalyCLR + AEx3 (defaults)", "untrained encoder + AEx3 (control)",
                    "raw standard + AEx3", "raw paper + AEx3", "raw standard + AEx3(latent_dim=2)")
