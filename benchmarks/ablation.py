@@ -207,10 +207,16 @@ def _detector_parameters(name):
     return call.func.id, {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
 
 
+def _is_autoencoder(name):
+    """Whether detector ``name`` is one of the autoencoders (``AE``, ``AEx3``, with or without
+    parameters)."""
+    return _detector_parameters(name)[0] in ("AE", *ENSEMBLES)
+
+
 def _detector(name):
     """``name`` if it is a detector this script knows (for ``--detectors``)."""
     base, params = _detector_parameters(name)
-    if base not in (*DETECTORS, *ENSEMBLES) or (params and base not in ("AE", *ENSEMBLES)):
+    if base not in (*DETECTORS, *ENSEMBLES) or (params and not _is_autoencoder(name)):
         raise argparse.ArgumentTypeError(
             f"unknown detector {name!r}: one of {', '.join((*DETECTORS, *ENSEMBLES))}; AE and "
             "AEx3 take AutoEncoderScorer parameters in brackets, as in AE(latent_dim=10)")
@@ -225,7 +231,7 @@ def detector_scores(name, train, test, seed):
     from sklearn.neighbors import NearestNeighbors
     from sklearn.preprocessing import StandardScaler
 
-    if _detector_parameters(name)[0] in ("AE", "AEx3"):
+    if _is_autoencoder(name):
         return autoencoder(name, seed).fit(train).anomaly_score(test)
     scaler = StandardScaler().fit(train)
     train, test = scaler.transform(train), scaler.transform(test)
@@ -286,8 +292,7 @@ def run_raw(seed, data, detectors):
         x_test = scaler.transform(test)
         # The paper's scaling with the autoencoders only (alone and ensembled, where asked):
         # the other detectors are weaker on every input.
-        autoencoders = [d for d in detectors
-                        if _detector_parameters(d)[0] in ("AE", *ENSEMBLES)] or ["AE"]
+        autoencoders = [d for d in detectors if _is_autoencoder(d)] or ["AE"]
         for detector in detectors if input_name == "raw standard" else autoencoders:
             start = time.perf_counter()
             scores = detector_scores(detector, x_train, x_test, seed)

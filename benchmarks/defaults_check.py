@@ -80,11 +80,17 @@ def first_stage(name, seed):
     }[name.split(" + ")[0]]()
 
 
+def _detector_of(name):
+    """The detector of model ``name`` ("first stage + detector (note)"): ``"AEx3"``,
+    ``"AE(latent_dim=2)"``."""
+    return name.split(" + ")[1].split()[0]
+
+
 def detector_scores(name, seed, x_train, x_tests):
     """Anomaly scores of each of ``x_tests`` (a dict) from the detector of model ``name``, fit
     on ``x_train``: one AutoEncoderScorer (``AE``), or the seed ensemble of three (``AEx3``),
     with the AutoEncoderScorer parameters in brackets where given."""
-    detector = autoencoder(name.split(" + ")[1].split()[0], seed).fit(x_train)
+    detector = autoencoder(_detector_of(name), seed).fit(x_train)
     return {test: detector.anomaly_score(x) for test, x in x_tests.items()}
 
 
@@ -182,8 +188,7 @@ def _what_training_adds(by, trained, control):
     for s in SIGNALS:
         paired = _paired(by.get((trained, s), {}), by.get((control, s), {}))
         cells.append("-" if paired is None else f"{paired[0]:+.3f} ({paired[1]:.3f})")
-    detector = trained.split(" + ")[1].split()[0]
-    return f"trained minus untrained encoder, {detector}: " + ", ".join(
+    return f"trained minus untrained encoder, {_detector_of(trained)}: " + ", ".join(
         f"{s} {c}" for s, c in zip(SIGNALS, cells))
 
 
