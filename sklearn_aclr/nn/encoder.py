@@ -117,7 +117,7 @@ class EncoderLayer(nn.Module):
             qkv = qkv.new_zeros(n_events * n_max, 3 * width).index_copy(0, index, qkv)
         q, k, v = qkv.view(n_events, n_max, 3, self.n_heads, -1).permute(2, 0, 3, 1, 4)
         if key_mask.is_floating_point() and key_mask.dtype != q.dtype:
-            key_mask = key_mask.to(q.dtype)  # mixed precision: fused kernels take q's dtype
+            key_mask = key_mask.to(q.dtype)  # a bias from elsewhere: fused kernels take q's
         attended = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask, dropout_p=p)
         attended = attended.transpose(1, 2).reshape(n_events * n_max, width)
         if index is not None:
@@ -290,6 +290,9 @@ class AnomalyCLREncoder(nn.Module):
 def _attention_bias(key_mask):
     """The additive form of a boolean key mask (True: a key to attend to): 0 there, -inf
     elsewhere. Attention turns a boolean mask into this in every layer; built once, it is
-    shared by all of them."""
-    bias = torch.zeros(key_mask.shape, device=key_mask.device)
+    shared by all of them, in the dtype the queries have under autocast."""
+    device = key_mask.device.type
+    dtype = (torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device)
+             else torch.get_default_dtype())
+    bias = torch.zeros(key_mask.shape, device=key_mask.device, dtype=dtype)
     return bias.masked_fill_(~key_mask, float("-inf"))
