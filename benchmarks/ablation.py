@@ -29,6 +29,10 @@ s + 2000), each with its own autoencoder on its pooled representation beside the
 ``--combine W ...`` adds scores instead of features: the ensembled autoencoder on the raw
 (or pooled+raw) features plus W times a Mahalanobis distance or a Gaussian mixture on the
 pooled representation, each score standardised on the training events.
+``--fusions SPEC ...`` averages autoencoders on different inputs, each term's log
+reconstruction error standardised on the training events: ``"raw:AE(latent_dim=2) + 0.5 x
+pooled+raw:AE"``. A fusion of raw terms alone is a raw baseline (``raw fused | ...``), so that
+the strongest raw model of a signal may be a fusion too.
 
 Usage::
 
@@ -37,12 +41,15 @@ Usage::
     python benchmarks/ablation.py --table
     python benchmarks/ablation.py --encoder-ensemble --configs loss=anomclr_plus,layers=2 \
         --log benchmarks/results/ensembles_l2.jsonl
+    python benchmarks/ablation.py --configs loss=anomclr_plus,layers=2 --log fusions.jsonl \
+        --fusions "raw:AE(latent_dim=2)" "raw:AE + pooled+raw:AE"
 """
 
 import argparse
 import ast
 import itertools
 import json
+import re
 import time
 import warnings
 from pathlib import Path
@@ -201,16 +208,60 @@ def _detector_parameters(name):
     """``"AE(latent_dim=10, lr=3e-4)"`` -> ``("AE", {"latent_dim": 10, "lr": 0.0003})``."""
     if "(" not in name:
         return name, {}
-    call = ast.parse(name, mode="eval").body
-    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name) or call.args:
-        raise argparse.ArgumentTypeError(f"cannot read detector {name!r}: write AE(key=value)")
-    return call.func.id, {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+    try:
+        call = ast.parse(name, mode="eval").body
+        if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name) or call.args:
+            raise ValueError
+        return call.func.id, {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+    except (SyntaxError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"cannot read detector {name!r}: write AE(key=value, ...) with Python literals as "
+            "values") from None
 
 
 def _is_autoencoder(name):
     """Whether detector ``name`` is one of the autoencoders (``AE``, ``AEx3``, with or without
     parameters)."""
     return _detector_parameters(name)[0] in ("AE", *ENSEMBLES)
+
+
+_FUSION_TERM = re.compile(r"(?:(?P<weight>[0-9.]+) x )?(?P<level>[^:\s]+):(?P<detector>.+)")
+
+
+def _fusion(spec):
+    """``"raw:AE(latent_dim=2) + 0.5 x pooled+raw:AE"`` -> ``[(1.0, "raw",
+    "AE(latent_dim=2)"), (0.5, "pooled+raw", "AE")]``, for ``--fusions``: terms joined by
+    " + ", each ``[W x ]LEVEL:AUTOENCODER``."""
+    terms = []
+    for term in spec.split(" + "):
+        match = _FUSION_TERM.fullmatch(term.strip())
+        if match is None or not _is_autoencoder(_detector(match["detector"])):
+            raise argparse.ArgumentTypeError(
+                f"cannot read the term {term!r} of fusion {spec!r}: write [W x ]LEVEL:AE, LEVEL "
+                f"one of raw, {', '.join(REPRESENTATIONS)} or pooled*W+raw, the detector AE or "
+                "AEx3 with or without parameters, and join terms with ' + '")
+        level = match["level"]
+        try:
+            known = level == "raw" or _base_level(level) in REPRESENTATIONS and (
+                level == "pooled+raw" or _pooled_weight(level) >= 0)
+        except ValueError:
+            known = False
+        if not known:
+            raise argparse.ArgumentTypeError(
+                f"unknown level {level!r} in fusion {spec!r}: raw, {', '.join(REPRESENTATIONS)} "
+                "or pooled*W+raw with a number W")
+        terms.append((float(match["weight"] or 1), level, match["detector"]))
+    return terms
+
+
+def _fusion_spec(spec):
+    """``spec`` if it reads as a fusion (for ``--fusions``)."""
+    _fusion(spec)
+    return spec
+
+
+def _raw_only(terms):
+    return all(level == "raw" for _, level, _ in terms)
 
 
 def _detector(name):
@@ -379,27 +430,50 @@ def _base_level(level):
     return "pooled+raw" if level.startswith("pooled*") else level
 
 
+def _pooled_weight(level):
+    """W of the level ``pooled*W+raw``."""
+    return float(level.removeprefix("pooled*").removesuffix("+raw"))
+
+
 def _level(reps, level):
     if not level.startswith("pooled*"):
         return reps[level]
     # The autoencoder's error sums over features: the weight sets the pooled block's share
     # (its variance is about 7 times that of the raw block at weight 1).
-    weight = float(level.removeprefix("pooled*").removesuffix("+raw"))
+    weight = _pooled_weight(level)
     pooled = reps["pooled"].shape[1]
     return np.hstack([weight * reps["pooled+raw"][:, :pooled], reps["pooled+raw"][:, pooled:]])
 
 
-def run_encoder(config, seed, data, args):
+def level_inputs(clr, train, test):
+    """Every input level of ``train`` and of ``test``, as two dicts: the standardised raw
+    features (``"raw"``) and, with an encoder ``clr`` (not None), its representation levels
+    and the pooled one beside the raw features (``"pooled+raw"``)."""
     from sklearn_aclr import EventScaler
 
+    scaler = EventScaler(**RAW_FEATURES).fit(train)
+    inputs = []
+    for events in (train, test):
+        x = {"raw": scaler.transform(events)}
+        if clr is not None:
+            x.update(representations(clr, events))
+            x["pooled+raw"] = np.hstack([x["pooled"], x["raw"]])
+        inputs.append(x)
+    return inputs
+
+
+def _add_encoder_info(rows, clr, fit_seconds):
+    for row in rows:
+        row["encoder_seconds"] = round(fit_seconds, 1)
+        row["encoder_epochs"] = clr.n_epochs_
+    return rows
+
+
+def run_encoder(config, seed, data, args):
     train, test, sizes, n_background = data
     clr, fit_seconds = trained_encoder(config, seed, train, args)
     unit = _unit(config, args.epochs)
-    reps_train, reps_test = representations(clr, train), representations(clr, test)
-    # The score-combination axis: the representation beside the standardised raw features.
-    scaler = EventScaler(**RAW_FEATURES).fit(train)
-    reps_train["pooled+raw"] = np.hstack([reps_train["pooled"], scaler.transform(train)])
-    reps_test["pooled+raw"] = np.hstack([reps_test["pooled"], scaler.transform(test)])
+    reps_train, reps_test = level_inputs(clr, train, test)
     rows = []
     for level in args.representations:
         for detector in args.detectors:
@@ -410,10 +484,7 @@ def run_encoder(config, seed, data, args):
                                      _level(reps_test, level), seed)
             rows += _rows(unit, seed, f"ACLR {unit} | {level} | {detector}", scores,
                           n_background, sizes, time.perf_counter() - start)
-    for row in rows:
-        row["encoder_seconds"] = round(fit_seconds, 1)
-        row["encoder_epochs"] = clr.n_epochs_
-    return rows
+    return _add_encoder_info(rows, clr, fit_seconds)
 
 
 def run_encoder_ensemble(config, seed, data, args):
@@ -482,10 +553,38 @@ def run_combinations(config, seed, data, args):
             rows += _rows(unit, seed, f"ACLR {unit} | {name} AEx3 + {weight:g} x {detector}",
                           ensemble + weight * score, n_background, sizes,
                           time.perf_counter() - start)
-    for row in rows:
-        row["encoder_seconds"] = round(fit_seconds, 1)
-        row["encoder_epochs"] = clr.n_epochs_
-    return rows
+    return _add_encoder_info(rows, clr, fit_seconds)
+
+
+def run_fusions(config, seed, data, fusions, args):
+    """Score-level fusions (``--fusions``) of autoencoders on different inputs.
+
+    Each term's autoencoder fits on its input level of the training events; its log
+    reconstruction error on the test events (an ensemble's score as it is), standardised on
+    the training events, is weighted and averaged over the terms. ``config`` None: raw terms
+    only, no encoder; a term shared by several fusions is fitted once.
+    """
+    train, test, sizes, n_background = data
+    clr, fit_seconds = (None, 0.0) if config is None else trained_encoder(config, seed,
+                                                                          train, args)
+    unit = "raw fused" if clr is None else _unit(config, args.epochs) + " fused"
+    start = time.perf_counter()
+    x_train, x_test = level_inputs(clr, train, test)
+    scores, rows = {}, []
+    for spec in fusions:
+        terms = _fusion(spec)
+        for _, level, detector in terms:
+            if (level, detector) not in scores:
+                scorer = autoencoder(detector, seed).fit(_level(x_train, level))
+                log = _detector_parameters(detector)[0] == "AE"  # errors, not standardised
+                scores[level, detector] = standardised(
+                    scorer.anomaly_score(_level(x_train, level)),
+                    scorer.anomaly_score(_level(x_test, level)), log=log)
+        fused = sum(w * scores[level, detector] for w, level, detector in terms)
+        fused /= sum(w for w, _, _ in terms)
+        model = f"raw fused | {spec}" if clr is None else f"ACLR {unit} | {spec}"
+        rows += _rows(unit, seed, model, fused, n_background, sizes, time.perf_counter() - start)
+    return rows if clr is None else _add_encoder_info(rows, clr, fit_seconds)
 
 
 def done_units(log):
@@ -585,6 +684,10 @@ def main():
                         help="score-level combinations instead: the ensembled autoencoder on "
                              "raw (or pooled+raw) features plus W times a detector on the "
                              "pooled representation")
+    parser.add_argument("--fusions", nargs="*", type=_fusion_spec, default=None, metavar="SPEC",
+                        help="score-level fusions instead: terms [W x ]LEVEL:AE joined by ' + ', "
+                             "as in 'raw:AE(latent_dim=2) + 0.5 x pooled+raw:AE'; fusions of "
+                             "raw terms alone are raw baselines")
     parser.add_argument("--confirm", action="store_true",
                         help="score the held-back background and the confirmation signals")
     args = parser.parse_args()
@@ -619,6 +722,14 @@ def main():
         if args.encoder_ensemble:
             units += [(_unit(config, args.epochs) + f" x{ENSEMBLE_SIZE}", run_encoder_ensemble,
                        (config, seed, data, args)) for config in args.configs]
+        elif args.fusions:
+            raw_fusions = [spec for spec in args.fusions if _raw_only(_fusion(spec))]
+            fusions = [spec for spec in args.fusions if spec not in raw_fusions]
+            if raw_fusions:
+                units.append(("raw fused", run_fusions, (None, seed, data, raw_fusions, args)))
+            if fusions:
+                units += [(_unit(config, args.epochs) + " fused", run_fusions,
+                           (config, seed, data, fusions, args)) for config in args.configs]
         elif args.combine:
             units += [(_unit(config, args.epochs) + " combined", run_combinations,
                        (config, seed, data, args)) for config in args.configs]
