@@ -109,6 +109,12 @@ CONFIGS = {
     "loss=anomclr_plus,anomalous=+invisible": {
         **FORMER_PLUS,
         "anomalous": [*default_augmentations("adc2021")[1], "add_invisible"]},
+    # A sixth negative view at the default encoder: MET swapped with another event's, its
+    # distribution kept and only its relation to the visible objects (the transverse mass, the
+    # balance) broken, where h+ -> tau nu differs from W -> l nu.
+    "loss=anomclr_plus,layers=2,anomalous=+swap_met": {
+        "loss": "anomclr_plus", "n_layers": 2,
+        "anomalous": [*default_augmentations("adc2021")[1], "swap_met"]},
     "loss=anomclr_batch": {"loss": "anomclr_batch", **FOUR_LAYERS},
     "loss=simclr": {"loss": "simclr", **FOUR_LAYERS},
     "jer=authors": {**FORMER_DEFAULT, "physical": AUTHORS_JER},

@@ -21,6 +21,7 @@ from sklearn_aclr.augmentations import (
     ShiftMET,
     SmearEtaPhi,
     SmearJetEnergy,
+    SwapMET,
     make_augmentation,
     passes_selection,
     slot_table,
@@ -30,7 +31,7 @@ from sklearn_aclr.augmentations._base import trigger_object
 from sklearn_aclr.datasets import make_adc_events
 
 ALL = [RotatePhi(), SmearEtaPhi(), SmearJetEnergy(), AddObjects(), CollinearSplit(), ShiftMET(),
-       ScalePT(), AddInvisible(), Compose([RotatePhi(), SmearJetEnergy()]),
+       ScalePT(), AddInvisible(), SwapMET(), Compose([RotatePhi(), SmearJetEnergy()]),
        OneOf([AddObjects(), CollinearSplit(), ShiftMET(), ScalePT()])]
 SLOT_CLASS = torch.as_tensor(ADC2021.slot_class)
 seeds = st.integers(0, 2**31 - 1)
@@ -295,6 +296,26 @@ def test_add_invisible_moves_met_by_a_vector_within_range(seed):
     largest = events[:, 1:, 0].amax(1).clamp(min=10.0).double()
     assert (invisible >= 10.0 - 1e-3).all() and (invisible <= largest + 1e-3).all()
     assert float(invisible.std()) > 1.0  # drawn, not fixed
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=seeds, n=st.integers(2, 64))
+def test_swap_met_gives_each_event_another_events_met(seed, n):
+    events = _events(seed, n=n)
+    out = SwapMET()(events, generator=_gen(seed))
+    torch.testing.assert_close(out[:, 1:], events[:, 1:])  # visible objects untouched
+    met, swapped = _vector_sum(events[:, :1]), _vector_sum(out[:, :1])
+    # Every event's MET is another event's, and the batch's MET values are all still there:
+    # the donor of event i is event i + k (cyclically) for one k in [1, n - 1].
+    shifts = [k for k in range(1, n)
+              if torch.allclose(swapped, met.roll(-k, 0), rtol=1e-5, atol=1e-3)]
+    assert shifts
+
+
+def test_swap_met_of_one_event_keeps_it():
+    events = _events(3, n=1)
+    torch.testing.assert_close(SwapMET()(events, generator=_gen(0)), events, atol=1e-4,
+                               rtol=1e-5)
 
 
 def test_one_of_gives_each_event_exactly_one():

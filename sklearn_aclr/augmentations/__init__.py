@@ -24,6 +24,7 @@ from sklearn_aclr.augmentations.anomalous import (
     CollinearSplit,
     ScalePT,
     ShiftMET,
+    SwapMET,
 )
 from sklearn_aclr.augmentations.generic import JitterValues, ScaleValues
 from sklearn_aclr.augmentations.physical import RotatePhi, SmearEtaPhi, SmearJetEnergy
@@ -43,6 +44,7 @@ __all__ = [
     "ShiftMET",
     "SmearEtaPhi",
     "SmearJetEnergy",
+    "SwapMET",
     "default_augmentations",
     "make_augmentation",
     "passes_selection",
@@ -58,6 +60,7 @@ AUGMENTATIONS = {
     "add_invisible": AddInvisible,
     "collinear_split": CollinearSplit,
     "shift_met": ShiftMET,
+    "swap_met": SwapMET,
     "scale_pt": ScalePT,
     "jitter_values": JitterValues,
     "scale_values": ScaleValues,
@@ -65,7 +68,7 @@ AUGMENTATIONS = {
 """Built-in augmentations by name."""
 
 _COLLIDER_ONLY = {"rotate_phi", "smear_eta_phi", "smear_jet_energy", "add_objects",
-                  "add_invisible", "collinear_split", "shift_met", "scale_pt"}
+                  "add_invisible", "swap_met", "collinear_split", "shift_met", "scale_pt"}
 
 
 def default_augmentations(layout):

@@ -28,7 +28,7 @@ from sklearn_aclr.augmentations._base import (
     uniform,
 )
 
-__all__ = ["AddInvisible", "AddObjects", "CollinearSplit", "ShiftMET", "ScalePT"]
+__all__ = ["AddInvisible", "AddObjects", "CollinearSplit", "ShiftMET", "ScalePT", "SwapMET"]
 
 _VISIBLE = ("ele", "mu", "jet")
 
@@ -197,6 +197,47 @@ class AddInvisible(_LayoutAugmentation):
         invisible = torch.cat([pt * torch.cos(phi), pt * torch.sin(phi)], dim=1)
         met = transverse_vector(events, table.met.expand_as(events[..., PT]))
         return set_met(events, table, met + invisible)
+
+
+class SwapMET(_LayoutAugmentation):
+    """Give each event the missing transverse momentum of another event of the batch.
+
+    The visible objects stay as they are and MET, magnitude and direction, is that of another
+    background event. MET's distribution over the batch is unchanged, and so is every single
+    object's: what the view breaks is only how MET goes with the visible objects (the
+    balance of the event, the transverse mass of a lepton and MET, the angles between them).
+    :class:`ShiftMET` and :class:`AddInvisible` change MET's size too, a cue that the encoder
+    can learn from MET alone; this view can be told from the original only through the
+    correlations, where W -> l nu and h+ -> tau nu differ. The donor is the event ``k`` places
+    further on in the batch (cyclically), ``k`` drawn once per call between 1 and the batch
+    size minus 1, so that no event keeps its own MET when the batch holds more than one.
+
+    Parameters
+    ----------
+    layout : str or EventLayout, default="adc2021"
+        Event layout: the slot of MET.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.augmentations import SwapMET
+    >>> events = torch.zeros(3, 19, 4)
+    >>> events[:, 0] = torch.tensor([[10.0, 0.0, 1.0, 1.0], [20.0, 0.0, 2.0, 1.0],
+    ...                              [30.0, 0.0, 3.0, 1.0]])
+    >>> views = SwapMET()(events, generator=torch.Generator().manual_seed(0))
+    >>> sorted(views[:, 0, 0].round().tolist()), bool((views[:, 0, 0] != events[:, 0, 0]).all())
+    ([10.0, 20.0, 30.0], True)
+    """
+
+    def __call__(self, events, *, generator):
+        table = slot_table(self.layout, events)
+        n = len(events)
+        # The shift k in [1, n - 1] stays on the device (no host synchronisation); a batch of
+        # one event keeps its MET.
+        u = torch.rand((), generator=generator, device=events.device, dtype=torch.float32)
+        donor = (torch.arange(n, device=events.device) + 1 + (u * (n - 1)).long()) % n
+        met = transverse_vector(events, table.met.expand_as(events[..., PT]))
+        return set_met(events, table, met[donor])
 
 
 class _Rescale(_LayoutAugmentation):
