@@ -115,6 +115,8 @@ CONFIGS = {
     "loss=anomclr_plus,layers=2,anomalous=+swap_met": {
         "loss": "anomclr_plus", "n_layers": 2,
         "anomalous": [*default_augmentations("adc2021")[1], "swap_met"]},
+    "loss=anomclr_plus,layers=2,anomalous=swap_met": {
+        "loss": "anomclr_plus", "n_layers": 2, "anomalous": ["swap_met"]},
     "loss=anomclr_batch": {"loss": "anomclr_batch", **FOUR_LAYERS},
     "loss=simclr": {"loss": "simclr", **FOUR_LAYERS},
     "jer=authors": {**FORMER_DEFAULT, "physical": AUTHORS_JER},
