@@ -117,6 +117,17 @@ CONFIGS = {
         "anomalous": [*default_augmentations("adc2021")[1], "swap_met"]},
     "loss=anomclr_plus,layers=2,anomalous=swap_met": {
         "loss": "anomclr_plus", "n_layers": 2, "anomalous": ["swap_met"]},
+    # The physical views' strengths at the default encoder: the authors' jet resolution (their
+    # constants as written) against the Delphes one, and the eta/phi smearing off or tripled.
+    "loss=anomclr_plus,layers=2,jer=authors": {
+        "loss": "anomclr_plus", "n_layers": 2, "physical": AUTHORS_JER},
+    "loss=anomclr_plus,layers=2,eta_phi=off": {
+        "loss": "anomclr_plus", "n_layers": 2, "physical": ["rotate_phi", "smear_jet_energy"]},
+    "loss=anomclr_plus,layers=2,eta_phi=x3": {
+        "loss": "anomclr_plus", "n_layers": 2,
+        "physical": [RotatePhi(), SmearEtaPhi(strength=3.0), SmearJetEnergy()]},
+    "loss=anomclr_plus,layers=2,anomalous=gentle": {
+        "loss": "anomclr_plus", "n_layers": 2, "anomalous": GENTLE},
     "loss=anomclr_batch": {"loss": "anomclr_batch", **FOUR_LAYERS},
     "loss=simclr": {"loss": "simclr", **FOUR_LAYERS},
     "jer=authors": {**FORMER_DEFAULT, "physical": AUTHORS_JER},
