@@ -244,7 +244,8 @@ def _is_autoencoder(name):
     return _detector_parameters(name)[0] in ("AE", *ENSEMBLES)
 
 
-_FUSION_TERM = re.compile(r"(?:(?P<weight>[0-9.]+) x )?(?P<level>[^:\s]+):(?P<detector>.+)")
+_FUSION_TERM = re.compile(
+    r"(?:(?P<weight>\d+(?:\.\d*)?|\.\d+) x )?(?P<level>[^:\s]+):(?P<detector>.+)")
 
 
 def _fusion(spec):
@@ -269,7 +270,11 @@ def _fusion(spec):
             raise argparse.ArgumentTypeError(
                 f"unknown level {level!r} in fusion {spec!r}: raw, {', '.join(REPRESENTATIONS)} "
                 "or pooled*W+raw with a number W")
-        terms.append((float(match["weight"] or 1), level, match["detector"]))
+        weight = float(match["weight"] or 1)
+        if weight <= 0:
+            raise argparse.ArgumentTypeError(f"the weight of {term!r} in fusion {spec!r} must "
+                                             "be positive")
+        terms.append((weight, level, match["detector"]))
     return terms
 
 
