@@ -13,7 +13,7 @@ from sklearn_aclr._docs import fill_doc
 from sklearn_aclr._nets import AutoEncoderNet
 from sklearn_aclr._outlier import AnomalyScoreMixin
 from sklearn_aclr._sources import is_source
-from sklearn_aclr._summary import ExtrapolationGuard, SummaryCollector, feature_columns
+from sklearn_aclr._summary import ExtrapolationGuard, FeatureColumns, SummaryCollector
 from sklearn_aclr._validation import reject_3d, validate_feature_stream
 from sklearn_aclr.nn import MLPAutoEncoder
 
@@ -195,7 +195,7 @@ class AutoEncoderScorer(AnomalyScoreMixin, BaseNetEstimator):
                                       hidden_layer_sizes=list(hidden),
                                       latent_dim=self.latent_dim))
         # One pass over the training data gives the threshold and the training summary.
-        summary = SummaryCollector(feature_columns(self._feature_names()), len(X))
+        summary = SummaryCollector(FeatureColumns(self._feature_names()), len(X))
         errors = self._errors(X, on_batch=summary.update)
         self.training_summary_ = summary.result()
         self._set_offset(errors)
@@ -223,7 +223,7 @@ class AutoEncoderScorer(AnomalyScoreMixin, BaseNetEstimator):
 
     def _checked_errors(self, X):
         guard = ExtrapolationGuard(getattr(self, "training_summary_", None),
-                                   feature_columns(self._feature_names()),
+                                   FeatureColumns(self._feature_names()),
                                    f"{type(self).__name__} scoring")
         errors = self._errors(X, on_batch=guard.update)
         guard.warn()

@@ -50,15 +50,20 @@ def event_columns(layout):
     return columns
 
 
-def feature_columns(names):
-    """``columns(block)`` for 2D features: one column per feature, named ``names``."""
+class FeatureColumns:
+    """``columns(block)`` for 2D features: one column per feature, named ``names``.
 
-    def columns(block):
+    The guard checks the block as it is, without taking it apart column by column.
+    """
+
+    def __init__(self, names):
+        self.names = tuple(names)
+
+    def __call__(self, block):
         present = np.ones((len(block), 1), dtype=bool)
-        for i, name in enumerate(names):
+        for i, name in enumerate(self.names):
             yield name, block[:, i : i + 1], present
 
-    return columns
 
 
 def summarize(X, columns):
@@ -135,6 +140,7 @@ class ExtrapolationGuard:
         self.n_events = 0
         self.n_outside = 0
         self.by_feature = {}
+        self._ranges = None
 
     def update(self, block):
         """Count the events of one batch (a numpy array) outside the training ranges."""
@@ -142,19 +148,51 @@ class ExtrapolationGuard:
         self.n_events += len(block)
         if self.summary is None:
             return
-        outside = np.zeros(len(block), dtype=bool)
+        names, outside = self._outside(block)
+        for name, count in zip(names, outside.sum(axis=0)):
+            if count:
+                self.by_feature[name] = self.by_feature.get(name, 0) + int(count)
+        self.n_outside += int(outside.any(axis=1).sum())
+
+    def _outside(self, block):
+        """The names of the checked columns that have a range, and (events, columns): whether
+        each event lies outside each range."""
+        if isinstance(self.columns, FeatureColumns):
+            # Features: the whole block in one comparison (a loop over 159 columns took a
+            # tenth of a pipeline's scoring time).
+            if self._ranges is None:
+                self._ranges = self._feature_ranges(block.dtype)
+            names, positions, low, high = self._ranges
+            x = block if positions is None else block[:, positions]
+            return names, (x < low) | (x > high)
+        names, outside = [], []
         for name, values, present in self.columns(block):
-            limits = self.summary["features"].get(name)
-            if limits is None or limits["min"] is None:
-                continue
-            margin = _MARGIN * (limits["max"] - limits["min"])
-            low, high = limits["min"] - margin, limits["max"] + margin
-            bad = present & ((values < low) | (values > high))
-            bad = bad.any(axis=1)
-            if bad.any():
-                self.by_feature[name] = self.by_feature.get(name, 0) + int(bad.sum())
-                outside |= bad
-        self.n_outside += int(outside.sum())
+            bounds = self._range(name)
+            if bounds is not None:
+                names.append(name)
+                outside.append((present & ((values < bounds[0]) | (values > bounds[1])))
+                               .any(axis=1))
+        return names, np.stack(outside, axis=1) if outside else np.zeros((len(block), 0), bool)
+
+    def _range(self, name):
+        """The guard's (low, high) for the column ``name``, or None where none was recorded."""
+        limits = self.summary["features"].get(name)
+        if limits is None or limits["min"] is None:
+            return None
+        margin = _MARGIN * (limits["max"] - limits["min"])
+        return limits["min"] - margin, limits["max"] + margin
+
+    def _feature_ranges(self, dtype):
+        """The names of the features that have a range, their positions (None: all), and
+        their low and high bounds in the block's dtype (as a Python float bound is compared)."""
+        dtype = dtype if np.issubdtype(dtype, np.floating) else np.float64
+        checked = [(i, name, self._range(name)) for i, name in enumerate(self.columns.names)]
+        checked = [item for item in checked if item[2] is not None]
+        positions = (None if len(checked) == len(self.columns.names)
+                     else np.array([i for i, _, _ in checked], dtype=np.intp))
+        return ([name for _, name, _ in checked], positions,
+                np.array([bounds[0] for _, _, bounds in checked], dtype=dtype),
+                np.array([bounds[1] for _, _, bounds in checked], dtype=dtype))
 
     def warn(self):
         """Warn once, with the counts, if any event was outside; at the user's line."""
