@@ -202,11 +202,11 @@ def standardised(train_score, test_score, log=True):
     return (test_score - train_score.mean()) / train_score.std()
 
 
-def standardised_log_error(scorer, train, test):
-    """The log reconstruction error of ``test``, standardised on that of the training events,
-    for the encoder ensemble, whose members are cached encoders that ``SeedEnsemble`` cannot
-    fit."""
-    return standardised(scorer.anomaly_score(train), scorer.anomaly_score(test))
+def standardised_score(scorer, train, test, log=True):
+    """The anomaly score of ``test`` (its log where ``log``: reconstruction errors),
+    standardised on that of the training events: for the encoder ensemble, whose members are
+    cached encoders that ``SeedEnsemble`` cannot fit, and for the terms of a fusion."""
+    return standardised(scorer.anomaly_score(train), scorer.anomaly_score(test), log=log)
 
 
 def autoencoder(name, seed):
@@ -530,7 +530,7 @@ def run_encoder_ensemble(config, seed, data, args):
         x_train = np.hstack([representations(clr, train)["pooled"], raw_train])
         x_test = np.hstack([representations(clr, test)["pooled"], raw_test])
         scorer = autoencoder("AE", member).fit(x_train)
-        scores.append(standardised_log_error(scorer, x_train, x_test))
+        scores.append(standardised_score(scorer, x_train, x_test))
     rows = _rows(unit, seed, f"ACLR {unit} | pooled+raw | AE", np.mean(scores, axis=0),
                  n_background, sizes, time.perf_counter() - start)
     for row in rows:
@@ -599,11 +599,11 @@ def run_fusions(config, seed, data, fusions, args):
         terms = _fusion(spec)
         for _, level, detector in terms:
             if (level, detector) not in scores:
-                scorer = autoencoder(detector, seed).fit(_level(x_train, level))
+                train_input = _level(x_train, level)
+                scorer = autoencoder(detector, seed).fit(train_input)
                 log = _detector_parameters(detector)[0] == "AE"  # errors, not standardised
-                scores[level, detector] = standardised(
-                    scorer.anomaly_score(_level(x_train, level)),
-                    scorer.anomaly_score(_level(x_test, level)), log=log)
+                scores[level, detector] = standardised_score(
+                    scorer, train_input, _level(x_test, level), log=log)
         fused = sum(w * scores[level, detector] for w, level, detector in terms)
         fused /= sum(w for w, _, _ in terms)
         model = f"raw fused | {spec}" if clr is None else f"ACLR {unit} | {spec}"
