@@ -34,6 +34,13 @@ reconstruction error standardised on the training events: ``"raw:AE(latent_dim=2
 pooled+raw:AE"``. A fusion of raw terms alone is a raw baseline (``raw fused | ...``), so that
 the strongest raw model of a signal may be a fusion too.
 
+``--detectors Flow`` adds a density to the detectors: the negative log-likelihood of a
+normalising flow (needs ``zuko``). ``--raw standard`` runs the raw baselines on the
+standardised features only (``--raw`` alone: on the paper's scaling too). ``--n-train`` above
+32,120 continues the training set into the extra background of ``validation_data.py
+--extra-background``; the test events stay the same, and each training size needs a log of its
+own (``--log``).
+
 Usage::
 
     python benchmarks/validation_data.py --n-jobs 2
@@ -71,7 +78,14 @@ from sklearn_aclr.augmentations import (
 from sklearn_aclr.study import ISOLATION_FOREST, RAW_FEATURES
 
 from _common import RESULTS, machine
-from validation_data import BACKGROUND, CONFIRMATION_FOLDER, FOLDER, SIGNALS, path_of
+from validation_data import (
+    BACKGROUND,
+    CONFIRMATION_FOLDER,
+    EXTRA_BACKGROUND_FOLDER,
+    FOLDER,
+    SIGNALS,
+    path_of,
+)
 
 LOG = RESULTS / "ablation.jsonl"
 CONFIRMATION_LOG = RESULTS / "confirmation.jsonl"
@@ -151,6 +165,8 @@ REPRESENTATIONS = ("head", "head_l2", "pooled", "pooled+head", "pooled+raw")
 DETECTORS = ("AE", "AE+std", "kNN", "GMM", "Mahalanobis", "IForest")
 # Not in the default grid (three autoencoders per cell): --detectors AE AEx3.
 ENSEMBLES = ("AEx3",)
+# Not in the default grid either, and it needs zuko (pip install zuko): --detectors Flow.
+OPT_IN = ("Flow",)
 ENSEMBLE_SIZE = 3  # members of a seed ensemble, of autoencoders (AEx3) or of encoders
 DEFAULT_EPOCHS = 20  # the grid's budget; --epochs 50 is the package default
 AE_LEVELS = ("head", "pooled", "pooled+raw")
@@ -159,21 +175,40 @@ AE_LEVELS = ("head", "pooled", "pooled+raw")
 def _check_files(processes, folder):
     missing = [p for p in processes if not path_of(p, folder).exists()]
     if missing:
-        raise SystemExit(f"Missing validation files for {missing}: run "
-                         "python benchmarks/validation_data.py first.")
+        option = {CONFIRMATION_FOLDER: " --confirmation",
+                  EXTRA_BACKGROUND_FOLDER: " --extra-background"}.get(Path(folder), "")
+        raise SystemExit(f"Missing files for {missing} in {folder}: run "
+                         f"python benchmarks/validation_data.py{option} first.")
+
+
+def _shuffled_background(folder, split_seed):
+    from sklearn_aclr.datasets import load_adc2021
+
+    background = np.concatenate([load_adc2021(path_of(p, folder)) for p in BACKGROUND])
+    return background[np.random.default_rng(split_seed).permutation(len(background))]
 
 
 def load_background(n_train, n_test, folder=FOLDER, split_seed=12345):
     """Training, test and held-back background of the validation sample, shuffled with a
-    fixed seed: the first ``n_train`` events, the last ``n_test``, and those in between."""
-    from sklearn_aclr.datasets import load_adc2021
+    fixed seed: the first ``n_train`` events, the last ``n_test``, and those in between.
 
+    A training set longer than the events before the test ones continues into the extra
+    background (``validation_data.py --extra-background``), shuffled too: the test events, and
+    the first events of every training set, stay the same at every size."""
     _check_files(BACKGROUND, folder)
-    background = np.concatenate([load_adc2021(path_of(p, folder)) for p in BACKGROUND])
-    background = background[np.random.default_rng(split_seed).permutation(len(background))]
-    if n_train + n_test > len(background):
-        raise SystemExit(f"{n_train} + {n_test} events asked for, {len(background)} simulated.")
-    return background[:n_train], background[-n_test:], background[n_train:-n_test]
+    background = _shuffled_background(folder, split_seed)
+    if n_test >= len(background):
+        raise SystemExit(f"{n_test} test events asked for, {len(background)} simulated.")
+    test, before_test = background[-n_test:], background[:-n_test]
+    missing = n_train - len(before_test)
+    if missing <= 0:
+        return before_test[:n_train], test, before_test[n_train:]
+    _check_files(BACKGROUND, EXTRA_BACKGROUND_FOLDER)
+    extra = _shuffled_background(EXTRA_BACKGROUND_FOLDER, split_seed)
+    if missing > len(extra):
+        raise SystemExit(f"{n_train} training events asked for, {len(before_test)} + "
+                         f"{len(extra)} simulated beside the {n_test} test events.")
+    return np.concatenate([before_test, extra[:missing]]), test, before_test[:0]
 
 
 def load_validation(n_train, n_test, folder=FOLDER, confirm=False):
@@ -291,10 +326,11 @@ def _raw_only(terms):
 def _detector(name):
     """``name`` if it is a detector this script knows (for ``--detectors``)."""
     base, params = _detector_parameters(name)
-    if base not in (*DETECTORS, *ENSEMBLES) or (params and not _is_autoencoder(name)):
+    if base not in (*DETECTORS, *ENSEMBLES, *OPT_IN) or (params and not _is_autoencoder(name)):
         raise argparse.ArgumentTypeError(
-            f"unknown detector {name!r}: one of {', '.join((*DETECTORS, *ENSEMBLES))}; AE and "
-            "AEx3 take AutoEncoderScorer parameters in brackets, as in AE(latent_dim=10)")
+            f"unknown detector {name!r}: one of {', '.join((*DETECTORS, *ENSEMBLES, *OPT_IN))}; "
+            "AE and AEx3 take AutoEncoderScorer parameters in brackets, as in "
+            "AE(latent_dim=10)")
     return name
 
 
@@ -330,7 +366,64 @@ def detector_scores(name, train, test, seed):
     if name == "IForest":
         forest = IsolationForest(**ISOLATION_FOREST, random_state=seed).fit(train)
         return -forest.score_samples(test)
+    if name == "Flow":
+        return flow_scores(train, test, seed)
     raise ValueError(f"Unknown detector {name!r}")
+
+
+def flow_scores(train, test, seed, epochs=60, batch_size=512, patience=6, noise=0.02):
+    """Negative log-density of ``test`` (standardised) under a normalising flow fit on
+    ``train``: a masked autoregressive flow (``zuko``, four affine transforms, two hidden
+    layers of 128) trained by maximum likelihood with Adam, early-stopped on a tenth of the
+    training events. Gaussian noise of width ``noise`` (in standard deviations) dequantises the
+    training events, whose presence flags and empty-slot values are discrete.
+
+    A density, where the autoencoders measure a reconstruction error: an event in a sparse
+    region of the background (the low transverse-mass side of W -> l nu, say) is anomalous to a
+    density even when it is easy to reconstruct."""
+    import torch
+
+    try:
+        import zuko
+    except ImportError:
+        raise SystemExit("The Flow detector needs zuko: pip install zuko") from None
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    x = torch.as_tensor(train, dtype=torch.float32)
+    order = torch.as_tensor(rng.permutation(len(x)))
+    n_val = len(x) // 10
+    x_val, x_fit = x[order[:n_val]], x[order[n_val:]]
+    flow = zuko.flows.MAF(x.shape[1], transforms=4, hidden_features=(128, 128))
+    optimizer = torch.optim.Adam(flow.parameters(), lr=1e-3)
+
+    def nll(batch):
+        return -flow().log_prob(batch).mean()
+
+    best, best_state, waited = np.inf, None, 0
+    for _ in range(epochs):
+        flow.train()
+        for idx in torch.as_tensor(rng.permutation(len(x_fit))).split(batch_size):
+            batch = x_fit[idx]
+            loss = nll(batch + noise * torch.randn_like(batch))
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(flow.parameters(), 5.0)
+            optimizer.step()
+        flow.eval()
+        with torch.no_grad():
+            val = nll(x_val + noise * torch.randn_like(x_val)).item()
+        if val < best:
+            best, waited = val, 0
+            best_state = {k: v.clone() for k, v in flow.state_dict().items()}
+        else:
+            waited += 1
+            if waited >= patience:
+                break
+    flow.load_state_dict(best_state)
+    with torch.no_grad():
+        test = torch.as_tensor(test, dtype=torch.float32)
+        return -torch.cat([flow().log_prob(b) for b in test.split(8192)]).numpy()
 
 
 def metrics(n_background, signals, score):
@@ -356,13 +449,18 @@ def _rows(unit, seed, model, scores, n_background, sizes, seconds):
             for signal, values in metrics(n_background, sizes, scores).items()]
 
 
-def run_raw(seed, data, detectors):
+RAW_INPUTS = ("paper", "standard")
+
+
+def run_raw(seed, data, detectors, raw_inputs=RAW_INPUTS):
     from sklearn_aclr import EventScaler
 
     train, test, sizes, n_background = data
     rows = []
     inputs = {"raw paper": EventScaler(), "raw standard": EventScaler(**RAW_FEATURES)}
     for input_name, scaler in inputs.items():
+        if input_name.removeprefix("raw ") not in raw_inputs:
+            continue
         x_train = scaler.fit(train).transform(train)
         x_test = scaler.transform(test)
         # The paper's scaling with the autoencoders only (alone and ensembled, where asked):
@@ -611,10 +709,19 @@ def run_fusions(config, seed, data, fusions, args):
     return rows if clr is None else _add_encoder_info(rows, clr, fit_seconds)
 
 
-def done_units(log):
+def done_units(log, info):
+    """The (unit, seed) pairs that ``log`` holds already; the log's rows must share the
+    training size and test events of this run (``info``), as the table compares them."""
     if not log.exists():
         return set()
-    return {(row["unit"], row["seed"]) for row in map(json.loads, log.read_text().splitlines())}
+    rows = list(map(json.loads, log.read_text().splitlines()))
+    for key in ("n_train", "confirm"):
+        other = {row.get(key) for row in rows} - {info[key]}
+        if other:
+            raise SystemExit(f"{log} holds rows with {key}={other.pop()}, this run has "
+                             f"{key}={info[key]}: give it a log of its own (--log), as the "
+                             "table pairs every row of a log.")
+    return {(row["unit"], row["seed"]) for row in rows}
 
 
 def append(log, rows):
@@ -663,7 +770,9 @@ def format_table(rows, metric="auc", models=None):
                      if k in reference and values[k] is not None and reference[k] is not None]
             if model != best_raw[s] and len(diffs) > 1:
                 se = np.std(diffs, ddof=1) / np.sqrt(len(diffs))
-                t = np.mean(diffs) / se if se > 0 else np.inf
+                # The same difference on every seed (efficiencies are counts): se is 0 up to
+                # rounding, and t is infinite, or undefined without a difference.
+                t = np.mean(diffs) / se if se > 1e-12 else np.sign(np.mean(diffs)) * np.inf
                 cell += f" {np.mean(diffs):+.3f}({se:.3f},t={t:.1f})"
             cells.append(f"{cell:>36s}")
             sup = mean.get(("supervised", s))
@@ -683,13 +792,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", nargs="*", default=["default"], choices=sorted(CONFIGS))
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
-    parser.add_argument("--raw", action="store_true", help="run the raw baselines too")
+    parser.add_argument("--raw", nargs="*", choices=RAW_INPUTS, default=None, metavar="INPUT",
+                        help="run the raw baselines too: on the paper's scaling and on the "
+                             "standardised features (log pT, eta, sin/cos phi), or on those "
+                             f"named ({', '.join(RAW_INPUTS)})")
     parser.add_argument("--supervised", action="store_true", help="run the supervised bound")
     parser.add_argument("--representations", nargs="*", default=list(REPRESENTATIONS),
                         help="levels; also pooled*W+raw, the pooled block weighted by W "
                              "beside the raw features (pooled*1+raw is pooled+raw)")
     parser.add_argument("--detectors", nargs="*", default=list(DETECTORS), type=_detector,
-                        help=f"of {', '.join((*DETECTORS, *ENSEMBLES))}; AE and AEx3 take "
+                        help=f"of {', '.join((*DETECTORS, *ENSEMBLES, *OPT_IN))}; AE and AEx3 take "
                              "AutoEncoderScorer parameters: AE(latent_dim=10)")
     parser.add_argument("--n-train", type=int, default=20_000)
     parser.add_argument("--n-test", type=int, default=20_000)
@@ -736,13 +848,14 @@ def main():
     sizes = {name: len(events) for name, events in signals.items()}
     test = np.concatenate([test_background, *signals.values()])
     data = (train, test, sizes, len(test_background))
-    done = done_units(log)
     info = {"machine": machine()["cpu"], "n_train": args.n_train,
             "n_test": len(test_background), "epochs": args.epochs, "confirm": args.confirm}
+    done = done_units(log, info)
     for seed in args.seeds:
         units = [("supervised", run_supervised, (data, seed))] if args.supervised else []
-        if args.raw:
-            units.append(("raw", run_raw, (seed, data, args.detectors)))
+        if args.raw is not None:
+            units.append(("raw", run_raw, (seed, data, args.detectors,
+                                           args.raw or RAW_INPUTS)))
         if args.encoder_ensemble:
             units += [(_unit(config, args.epochs) + f" x{ENSEMBLE_SIZE}", run_encoder_ensemble,
                        (config, seed, data, args)) for config in args.configs]
