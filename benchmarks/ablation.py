@@ -219,6 +219,9 @@ def load_validation(n_train, n_test, folder=FOLDER, confirm=False):
     signal_folder = CONFIRMATION_FOLDER if confirm else folder
     _check_files(SIGNALS, signal_folder)
     train, test, held_back = load_background(n_train, n_test, folder)
+    if confirm and not len(held_back):
+        raise SystemExit(f"--confirm tests on the background between the {n_train} training "
+                         f"and the {n_test} test events, and none is left: train on fewer.")
     signals = {name: load_adc2021(path_of(name, signal_folder)) for name in SIGNALS}
     return train, held_back if confirm else test, signals
 
@@ -420,6 +423,9 @@ def flow_scores(train, test, seed, epochs=60, batch_size=512, patience=6, noise=
             waited += 1
             if waited >= patience:
                 break
+    if best_state is None:
+        raise RuntimeError("The flow's validation loss was never finite: standardise the "
+                           "inputs, or raise the dequantisation noise.")
     flow.load_state_dict(best_state)
     with torch.no_grad():
         test = torch.as_tensor(test, dtype=torch.float32)
