@@ -65,7 +65,6 @@ class FeatureColumns:
             yield name, block[:, i : i + 1], present
 
 
-
 def summarize(X, columns):
     """The training summary of X, an array or an event source read in its blocks."""
     collector = SummaryCollector(columns, len(X))
