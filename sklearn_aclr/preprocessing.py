@@ -10,7 +10,7 @@ from sklearn_aclr._layout import EventLayout
 from sklearn_aclr._sources import iter_blocks
 from sklearn_aclr._validation import validate_events
 
-__all__ = ["EventScaler", "scale_objects", "standard_objects"]
+__all__ = ["EventScaler", "relative_azimuth", "scale_objects", "standard_objects"]
 
 
 @fill_doc
@@ -36,6 +36,13 @@ class EventScaler(DocLinkMixin, TransformerMixin, BaseEstimator):
     stay 0). This is the stronger raw-data input for distance- and reconstruction-based
     detectors. For ``layout="tabular"`` each column is standardised in either case.
 
+    ``azimuth="relative"`` first turns every event about the beam so that its hardest trigger
+    object (ADC2021: the leading electron or muon) has phi = 0 (:func:`relative_azimuth`). An
+    event's orientation carries no physics; the features then hold only the azimuths between
+    objects. On the validation sample of ``benchmarks/`` this makes the raw autoencoder
+    stronger on A -> 4l (AUC 0.982 against 0.976) and weaker on h0 -> tau tau and
+    h+ -> tau nu; see the documentation's "What works".
+
     Parameters
     ----------
     %(event_layout)s
@@ -45,6 +52,9 @@ class EventScaler(DocLinkMixin, TransformerMixin, BaseEstimator):
     features : {"paper", "standard"}, default="paper"
         ``"paper"``: the paper's scaling above. ``"standard"``: presence flags and standardised
         log pT, eta and phi per slot (95 outputs for ADC2021 with ``phi_encoding="sincos"``).
+    azimuth : {"absolute", "relative"}, default="absolute"
+        ``"absolute"``: phi as measured. ``"relative"``: phi measured from the event's hardest
+        trigger object (collider layouts only).
 
     Attributes
     ----------
@@ -78,12 +88,15 @@ class EventScaler(DocLinkMixin, TransformerMixin, BaseEstimator):
         "layout": [StrOptions({"adc2021", "tabular"}), EventLayout],
         "phi_encoding": [StrOptions({"angle", "sincos"})],
         "features": [StrOptions({"paper", "standard"})],
+        "azimuth": [StrOptions({"absolute", "relative"})],
     }
 
-    def __init__(self, *, layout="adc2021", phi_encoding="angle", features="paper"):
+    def __init__(self, *, layout="adc2021", phi_encoding="angle", features="paper",
+                 azimuth="absolute"):
         self.layout = layout
         self.phi_encoding = phi_encoding
         self.features = features
+        self.azimuth = azimuth
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -103,14 +116,22 @@ class EventScaler(DocLinkMixin, TransformerMixin, BaseEstimator):
             The fitted scaler.
         """
         events, self.layout_ = validate_events(self, X, reset=True)
+        if self.azimuth == "relative" and not self.layout_.is_collider:
+            raise ValueError(
+                f"azimuth='relative' turns collider events about the beam; the layout "
+                f"{self.layout_.name!r} has no phi. Use azimuth='absolute' for these data.")
         if self._standard:
             moments = ObjectMoments(self.layout_, sincos_phi=self.phi_encoding == "sincos")
             for block in iter_blocks(events):
-                moments.update(block)
+                moments.update(self._turned(block))
             self.center_, self.scale_ = moments.result()
-        else:
+        else:  # the paper's scaling does not depend on phi: nothing to turn
             self.center_, self.scale_ = fit_scaling(events, self.layout_)
         return self
+
+    def _turned(self, events):
+        """``events`` as the features see them: turned where ``azimuth="relative"``."""
+        return relative_azimuth(events, self.layout_) if self.azimuth == "relative" else events
 
     def __sklearn_is_fitted__(self):
         """Fitted once the scaling is known: a fit whose reading failed leaves none."""
@@ -152,6 +173,7 @@ class EventScaler(DocLinkMixin, TransformerMixin, BaseEstimator):
 
     def _scale(self, events):
         """The scaled features of canonical events, an array of shape (n, n_slots, columns)."""
+        events = self._turned(events)
         if self._standard:
             scaled = standard_objects(events.astype(np.float64), self.center_, self.scale_,
                                       sincos_phi=self.phi_encoding == "sincos")
@@ -187,6 +209,50 @@ class EventScaler(DocLinkMixin, TransformerMixin, BaseEstimator):
         # Output is float32 whatever the input, the dtype the torch models train in.
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def relative_azimuth(events, layout):
+    """``events`` turned about the beam so that the hardest trigger object has phi = 0.
+
+    The reference is the object of highest pT among the slots of the layout's trigger types
+    (ADC2021: the electrons and muons), or among all slots where the layout has no selection.
+    Every present object, MET included, is turned by the same angle, and phi is wrapped into
+    [-pi, pi); empty slots stay all zero, and an event without a reference object is left as
+    it is. Azimuths between objects, and so every physics quantity, are unchanged.
+
+    Parameters
+    ----------
+    events : ndarray of shape (n_events, n_slots, n_features + 1)
+        Canonical collider events, the class id last.
+    layout : EventLayout
+        Their layout: which slots hold trigger objects.
+
+    Returns
+    -------
+    turned : ndarray of the same shape and dtype
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_aclr import ADC2021
+    >>> from sklearn_aclr.preprocessing import relative_azimuth
+    >>> event = np.zeros((1, 19, 4))
+    >>> event[0, 0] = [40.0, 0.0, -2.0, 1]   # MET
+    >>> event[0, 5] = [50.0, 0.5, 1.0, 3]    # the leading muon
+    >>> event[0, 9] = [30.0, -1.0, 3.0, 4]   # a jet
+    >>> relative_azimuth(event, ADC2021)[0, [0, 5, 9], 2].round(3)
+    array([-3.,  0.,  2.])
+    """
+    present = events[..., -1] != 0
+    reference = present.copy()
+    if layout.trigger_types:
+        reference &= np.isin(np.asarray(layout.slot_types), layout.trigger_types)
+    lead = np.where(reference, events[..., 0], -np.inf).argmax(axis=1)
+    angle = np.where(reference.any(axis=1), events[np.arange(len(events)), lead, 2], 0.0)
+    phi = np.remainder(events[..., 2] - angle[:, None] + np.pi, 2 * np.pi) - np.pi
+    turned = events.copy()
+    turned[..., 2] = np.where(present, phi, events[..., 2])
+    return turned
 
 
 def object_feature_names(layout, *, sincos_phi, standard):

@@ -29,11 +29,11 @@ def test_study_command_on_files(tmp_path, capsys):
                    "--no-progress", "--no-plots", "-o", str(out)])
     assert status == 0
     printed = capsys.readouterr().out
-    for model in ("raw AE", "raw AE (latent 2)", "AnomalyCLR + AE", "IsolationForest",
-                  "supervised"):
+    for model in ("raw AE", "raw AE (latent 2)", "raw AE (relative phi)", "AnomalyCLR + AE",
+                  "IsolationForest", "supervised"):
         assert f"fourlep  {model}" in printed
     stored = json.loads((out / "results.json").read_text())
-    assert len(stored["records"]) == 5
+    assert len(stored["records"]) == 6
     assert stored["info"]["command"].startswith("sklearn-aclr study --background")
     assert sorted(p.name for p in out.iterdir()) == ["results.csv", "results.json", "results.md"]
     markdown = (out / "results.md").read_text()

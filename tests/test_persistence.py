@@ -71,8 +71,9 @@ def test_a_whole_pipeline_saves_and_loads_without_pickle(tmp_path):
     from sklearn_aclr.persistence import load_pipeline, save_pipeline
 
     X, _ = make_adc_events(300, random_state=0)
+    # The second scaler's every parameter differs from its default: all of them must travel.
     for pipe in (_full_pipeline(), make_pipeline(
-            EventScaler(features="standard", phi_encoding="sincos"),
+            EventScaler(features="standard", phi_encoding="sincos", azimuth="relative"),
             AutoEncoderScorer(hidden_layer_sizes=(8,), max_epochs=2, random_state=0))):
         pipe.fit(X)
         path = save_pipeline(pipe, tmp_path / "pipe", overwrite=True)

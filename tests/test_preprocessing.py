@@ -111,3 +111,51 @@ def test_standard_features_from_a_stream_equal_in_memory(background, tmp_path):
     loaded = EventScaler(features="standard").fit(background)
     np.testing.assert_allclose(streamed.center_, loaded.center_, rtol=1e-10)
     np.testing.assert_allclose(streamed.scale_, loaded.scale_, rtol=1e-10)
+
+
+def _rotated(events, angles):
+    """``events`` with every present object's phi turned by ``angles`` (one per event)."""
+    turned = events.copy()
+    present = events[..., 3] != 0
+    phi = np.remainder(events[..., 2] + angles[:, None] + np.pi, 2 * np.pi) - np.pi
+    turned[..., 2] = np.where(present, phi, 0.0)
+    return turned
+
+
+@pytest.mark.parametrize("features", ["paper", "standard"])
+def test_relative_azimuth_forgets_the_orientation(background, features):
+    # Turning each event about the beam by any angle changes nothing once azimuths are
+    # measured from the leading lepton; with absolute azimuths it changes the features.
+    angles = np.random.default_rng(1).uniform(-np.pi, np.pi, len(background))
+    turned = _rotated(background, angles)
+    relative = EventScaler(features=features, phi_encoding="sincos", azimuth="relative")
+    np.testing.assert_allclose(relative.fit(background).transform(turned),
+                               relative.transform(background), atol=2e-4)
+    absolute = EventScaler(features=features, phi_encoding="sincos").fit(background)
+    assert not np.allclose(absolute.transform(turned), absolute.transform(background),
+                           atol=1e-2)
+
+
+def test_relative_azimuth_puts_the_leading_lepton_at_zero(background):
+    from sklearn_aclr import ADC2021
+    from sklearn_aclr.preprocessing import relative_azimuth
+
+    turned = relative_azimuth(background, ADC2021)
+    lepton = np.isin(background[..., 3], (2, 3))
+    lead = np.where(lepton, background[..., 0], -1.0).argmax(axis=1)
+    rows = np.arange(len(background))
+    np.testing.assert_allclose(turned[rows, lead, 2], 0.0, atol=1e-6)
+    # Azimuths between objects (here: to MET), pT, eta and empty slots are kept.
+    empty = background[..., 3] == 0
+    difference = np.cos(turned[..., 2] - turned[:, :1, 2]) - np.cos(
+        background[..., 2] - background[:, :1, 2])
+    np.testing.assert_allclose(difference[~empty], 0.0, atol=1e-5)
+    np.testing.assert_array_equal(turned[..., [0, 1, 3]], background[..., [0, 1, 3]])
+    np.testing.assert_array_equal(turned[empty], 0.0)
+    assert np.all((turned[..., 2] >= -np.pi) & (turned[..., 2] < np.pi))
+
+
+def test_relative_azimuth_needs_collider_events():
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match="azimuth='relative' turns collider events"):
+        EventScaler(layout="tabular", azimuth="relative").fit(X)

@@ -52,7 +52,8 @@ def test_ensembled_models_average_autoencoders_on_both_sides():
     from sklearn_aclr import AutoEncoderScorer, SeedEnsemble
 
     models = default_models(quick=True, random_state=7, n_members=3)
-    for name in ("raw AE x3", "raw AE (latent 2) x3", "AnomalyCLR + AE x3"):
+    for name in ("raw AE x3", "raw AE (latent 2) x3", "raw AE (relative phi) x3",
+                 "AnomalyCLR + AE x3"):
         ensemble = models[name][-1]
         assert isinstance(ensemble, SeedEnsemble) and isinstance(ensemble.estimator,
                                                                  AutoEncoderScorer)
@@ -60,6 +61,7 @@ def test_ensembled_models_average_autoencoders_on_both_sides():
     single = default_models(quick=True, random_state=7)
     assert isinstance(single["raw AE"][-1], AutoEncoderScorer)
     assert single["raw AE (latent 2)"][-1].latent_dim == 2
+    assert single["raw AE (relative phi)"][0].azimuth == "relative"
     with pytest.raises(ValueError, match="n_members must be at least 1"):
         default_models(n_members=0)
 
