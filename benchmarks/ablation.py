@@ -78,6 +78,7 @@ from sklearn_aclr.augmentations import (
 from sklearn_aclr.study import ISOLATION_FOREST, RAW_FEATURES
 
 from _common import RESULTS, machine
+from _views import TurnMET
 from validation_data import (
     BACKGROUND,
     CONFIRMATION_FOLDER,
@@ -97,6 +98,8 @@ AUTHORS_JER = [RotatePhi(), SmearEtaPhi(), SmearJetEnergy(constant=0.228, stocha
 # that the AnomCLR+ loss, flat from the first epoch with the defaults, has something to learn.
 GENTLE = [AddObjects(), CollinearSplit(), ShiftMET(factor_range=(1.2, 2.0)),
           ScalePT(factor_range=(1.1, 1.5))]
+
+
 
 # name: AnomalyCLRTransformer parameters. The grid ran when the package's defaults trained with
 # the AnomCLR loss and four encoder layers; "default" and the single-axis variations keep that
@@ -129,6 +132,11 @@ CONFIGS = {
     "loss=anomclr_plus,layers=2,anomalous=+swap_met": {
         "loss": "anomclr_plus", "n_layers": 2,
         "anomalous": [*default_augmentations("adc2021")[1], "swap_met"]},
+    # A negative view that turns MET alone: what training leaves out of the representation
+    # is the azimuth between MET and the lepton (probe.py).
+    "loss=anomclr_plus,layers=2,anomalous=+turn_met": {
+        "loss": "anomclr_plus", "n_layers": 2,
+        "anomalous": [*default_augmentations("adc2021")[1], TurnMET()]},
     "loss=anomclr_plus,layers=2,anomalous=swap_met": {
         "loss": "anomclr_plus", "n_layers": 2, "anomalous": ["swap_met"]},
     # The physical views' strengths at the default encoder: the authors' jet resolution (their
@@ -156,6 +164,9 @@ CONFIGS = {
                                     "dim_feedforward": 512, "output_dim": 64},
     # Depth at the default loss: half the layers halve the encoder's operations per step.
     "loss=anomclr_plus,layers=2": {"loss": "anomclr_plus", "n_layers": 2},
+    # Its control: the default encoder as initialised.
+    "loss=anomclr_plus,layers=2,untrained": {"loss": "anomclr_plus", "n_layers": 2,
+                                             "lr": 1e-12, "patience": 1},
     # The other losses at the default depth, beside the raw features: does a loss with
     # negatives from the batch (or without anomalous views at all) learn more?
     "loss=anomclr_batch,layers=2": {"loss": "anomclr_batch", "n_layers": 2},
@@ -169,7 +180,7 @@ ENSEMBLES = ("AEx3",)
 OPT_IN = ("Flow",)
 ENSEMBLE_SIZE = 3  # members of a seed ensemble, of autoencoders (AEx3) or of encoders
 DEFAULT_EPOCHS = 20  # the grid's budget; --epochs 50 is the package default
-AE_LEVELS = ("head", "pooled", "pooled+raw")
+AE_LEVELS = ("head", "pooled", "pooled+raw", "pooled+canonical")
 
 
 def _check_files(processes, folder):
@@ -455,7 +466,7 @@ def _rows(unit, seed, model, scores, n_background, sizes, seconds):
             for signal, values in metrics(n_background, sizes, scores).items()]
 
 
-RAW_INPUTS = ("paper", "standard")
+RAW_INPUTS = ("paper", "standard", "canonical")
 
 
 def run_raw(seed, data, detectors, raw_inputs=RAW_INPUTS):
@@ -463,7 +474,8 @@ def run_raw(seed, data, detectors, raw_inputs=RAW_INPUTS):
 
     train, test, sizes, n_background = data
     rows = []
-    inputs = {"raw paper": EventScaler(), "raw standard": EventScaler(**RAW_FEATURES)}
+    inputs = {"raw paper": EventScaler(), "raw standard": EventScaler(**RAW_FEATURES),
+              "raw canonical": EventScaler(**RAW_FEATURES, azimuth="relative")}
     for input_name, scaler in inputs.items():
         if input_name.removeprefix("raw ") not in raw_inputs:
             continue
@@ -576,16 +588,20 @@ def _level(reps, level):
 def level_inputs(clr, train, test):
     """Every input level of ``train`` and of ``test``, as two dicts: the standardised raw
     features (``"raw"``) and, with an encoder ``clr`` (not None), its representation levels
-    and the pooled one beside the raw features (``"pooled+raw"``)."""
+    and the pooled one beside the raw features (``"pooled+raw"``) or beside those of the
+    events turned to put the leading lepton at phi = 0 (``"pooled+canonical"``)."""
     from sklearn_aclr import EventScaler
 
     scaler = EventScaler(**RAW_FEATURES).fit(train)
+    canonical = (None if clr is None
+                 else EventScaler(**RAW_FEATURES, azimuth="relative").fit(train))
     inputs = []
     for events in (train, test):
         x = {"raw": scaler.transform(events)}
         if clr is not None:
             x.update(representations(clr, events))
             x["pooled+raw"] = np.hstack([x["pooled"], x["raw"]])
+            x["pooled+canonical"] = np.hstack([x["pooled"], canonical.transform(events)])
         inputs.append(x)
     return inputs
 
@@ -801,7 +817,8 @@ def main():
     parser.add_argument("--raw", nargs="*", choices=RAW_INPUTS, default=None, metavar="INPUT",
                         help="run the raw baselines too: on the paper's scaling and on the "
                              "standardised features (log pT, eta, sin/cos phi), or on those "
-                             f"named ({', '.join(RAW_INPUTS)})")
+                             f"named ({', '.join(RAW_INPUTS)}; canonical: the standardised "
+                             "features with azimuth='relative', the leading lepton at phi = 0)")
     parser.add_argument("--supervised", action="store_true", help="run the supervised bound")
     parser.add_argument("--representations", nargs="*", default=list(REPRESENTATIONS),
                         help="levels; also pooled*W+raw, the pooled block weighted by W "
