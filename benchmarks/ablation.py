@@ -99,8 +99,6 @@ AUTHORS_JER = [RotatePhi(), SmearEtaPhi(), SmearJetEnergy(constant=0.228, stocha
 GENTLE = [AddObjects(), CollinearSplit(), ShiftMET(factor_range=(1.2, 2.0)),
           ScalePT(factor_range=(1.1, 1.5))]
 
-
-
 # name: AnomalyCLRTransformer parameters. The grid ran when the package's defaults trained with
 # the AnomCLR loss and four encoder layers; "default" and the single-axis variations keep that
 # loss and that depth explicitly, so that their names, the logged rows and the cached encoders
