@@ -19,7 +19,13 @@ from sklearn_aclr._validation import validate_events
 from sklearn_aclr.augmentations import Compose, OneOf, default_augmentations, make_augmentation
 from sklearn_aclr.nn import AnomalyCLREncoder
 from sklearn_aclr.nn.losses import ContrastiveLoss
-from sklearn_aclr.preprocessing import ObjectMoments, fit_scaling, object_feature_names
+from sklearn_aclr.preprocessing import (
+    ObjectMoments,
+    fit_scaling,
+    object_feature_names,
+    reference_slots,
+    relative_azimuth,
+)
 
 __all__ = ["AnomalyCLRTransformer"]
 
@@ -89,6 +95,14 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         autoencoder with a narrower bottleneck on the raw features is stronger still on
         h+ -> tau nu. Most of the margin is there with an untrained encoder too: see "What
         works" in the docs.
+    raw_azimuth : {"absolute", "relative"}, default="absolute"
+        The azimuths of the raw features of ``"pooled+raw"``: as measured, or relative to
+        the event's hardest trigger object (ADC2021: the leading electron or muon), each
+        event turned about the beam to put that object at phi = 0, as
+        ``EventScaler(azimuth="relative")`` does (see
+        :func:`~sklearn_aclr.preprocessing.relative_azimuth`). An event's orientation
+        carries no physics; turned, the raw block keeps only the azimuths between objects.
+        Fixed by the first fit: a warm start keeps it.
     phi_encoding : {"sincos", "angle"}, default="sincos"
         Objects' phi enters the network as (sin phi, cos phi), continuous across +-pi, or as
         phi / pi.
@@ -197,6 +211,7 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         "output_dim": [Interval(Integral, 1, None, closed="left")],
         "n_head_layers": [Interval(Integral, 1, None, closed="left")],
         "representation": [StrOptions(set(_REPRESENTATIONS))],
+        "raw_azimuth": [StrOptions({"absolute", "relative"})],
         "phi_encoding": [StrOptions({"sincos", "angle"})],
         "loss": [StrOptions({"anomclr", "anomclr_plus", "anomclr_batch", "simclr"})],
         "temperature": [Interval(Real, 0, None, closed="neither")],
@@ -219,6 +234,7 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         output_dim=32,
         n_head_layers=2,
         representation="pooled+raw",
+        raw_azimuth="absolute",
         phi_encoding="sincos",
         loss="anomclr_plus",
         temperature=0.1,
@@ -251,6 +267,7 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         self.output_dim = output_dim
         self.n_head_layers = n_head_layers
         self.representation = representation
+        self.raw_azimuth = raw_azimuth
         self.phi_encoding = phi_encoding
         self.loss = loss
         self.temperature = temperature
@@ -288,6 +305,11 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
         self._check_params()
         resume = self._resuming()
         events, self.layout_ = validate_events(self, X, reset=not resume)
+        turned = self.raw_azimuth == "relative"
+        if turned and not self.layout_.is_collider:
+            raise ValueError(
+                f"raw_azimuth='relative' turns collider events about the beam; the layout "
+                f"{self.layout_.name!r} has no phi. Use raw_azimuth='absolute' for these data.")
         # One pass over the events gives the training summary and, for a new network, the
         # input scaling; training then reads them once per epoch.
         summary = SummaryCollector(event_columns(self.layout_), len(events))
@@ -300,7 +322,7 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
             def on_block(block):
                 summary.update(block)
                 if self.layout_.is_collider:
-                    moments.update(block)
+                    moments.update(relative_azimuth(block, self.layout_) if turned else block)
 
             scaling = fit_scaling(events, self.layout_, on_block=on_block)
         self.training_summary_ = summary.result()
@@ -343,6 +365,8 @@ class AnomalyCLRTransformer(TransformerMixin, BaseNetEstimator):
             scale=scale.tolist(),
             raw_center=raw_center.tolist() if collider else None,
             raw_scale=raw_scale.tolist() if collider else None,
+            raw_reference=(reference_slots(self.layout_).tolist()
+                           if collider and self.raw_azimuth == "relative" else None),
             collider=collider,
             n_types=int(self.layout_.slot_class.max()) + 1,
             sincos_phi=self.phi_encoding == "sincos",

@@ -10,7 +10,8 @@ from sklearn_aclr._layout import EventLayout
 from sklearn_aclr._sources import iter_blocks
 from sklearn_aclr._validation import validate_events
 
-__all__ = ["EventScaler", "relative_azimuth", "scale_objects", "standard_objects"]
+__all__ = ["EventScaler", "reference_slots", "relative_azimuth", "scale_objects",
+           "standard_objects", "turn_to_reference"]
 
 
 @fill_doc
@@ -243,16 +244,48 @@ def relative_azimuth(events, layout):
     >>> relative_azimuth(event, ADC2021)[0, [0, 5, 9], 2].round(3)
     array([-3.,  0.,  2.])
     """
-    present = events[..., -1] != 0
-    reference = present.copy()
+    return turn_to_reference(events, reference_slots(layout))
+
+
+def reference_slots(layout):
+    """The slots whose objects may set the azimuth of :func:`relative_azimuth`: those of the
+    layout's trigger types (ADC2021: electrons and muons), or every slot where the layout
+    has no selection.
+
+    Returns
+    -------
+    reference : ndarray of bool, shape (n_slots,)
+    """
     if layout.trigger_types:
-        reference &= np.isin(np.asarray(layout.slot_types), layout.trigger_types)
-    lead = np.where(reference, events[..., 0], -np.inf).argmax(axis=1)
-    angle = np.where(reference.any(axis=1), events[np.arange(len(events)), lead, 2], 0.0)
-    phi = np.remainder(events[..., 2] - angle[:, None] + np.pi, 2 * np.pi) - np.pi
-    turned = events.copy()
-    turned[..., 2] = np.where(present, phi, events[..., 2])
-    return turned
+        return np.isin(np.asarray(layout.slot_types), layout.trigger_types)
+    return np.ones(layout.n_slots, dtype=bool)
+
+
+def turn_to_reference(events, reference):
+    """:func:`relative_azimuth` with the reference slots given, for numpy arrays and torch
+    tensors alike (the encoder turns events on the device for ``raw_azimuth="relative"``).
+
+    Parameters
+    ----------
+    events : ndarray or Tensor of shape (n_events, n_slots, 4)
+        Canonical collider events: pT, eta, phi, class id.
+    reference : ndarray or Tensor of bool, shape (n_slots,)
+        From :func:`reference_slots`, of the same kind as ``events``.
+
+    Returns
+    -------
+    turned : ndarray or Tensor of the same shape and dtype
+    """
+    xp = _namespace(events)
+    present = events[..., -1] != 0
+    candidate = present & reference
+    lead = xp.where(candidate, events[..., 0], -np.inf).argmax(axis=1)
+    rows = (np.arange(len(events)) if xp is np
+            else xp.arange(len(events), device=events.device))
+    angle = xp.where(candidate.any(axis=1), events[rows, lead, 2], 0.0)[:, None]
+    phi = events[..., 2]
+    turned = xp.where(present, xp.remainder(phi - angle + np.pi, 2 * np.pi) - np.pi, phi)
+    return xp.concatenate([events[..., :2], turned[..., None], events[..., 3:]], axis=-1)
 
 
 def object_feature_names(layout, *, sincos_phi, standard):

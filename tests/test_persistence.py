@@ -56,7 +56,8 @@ def _full_pipeline():
     from sklearn_aclr import AnomalyCLRTransformer, AutoEncoderScorer
 
     return make_pipeline(
-        AnomalyCLRTransformer(**TINY_ENCODER, max_epochs=1),
+        # Turned raw features: the encoder keeps its reference slots in card and weights.
+        AnomalyCLRTransformer(**TINY_ENCODER, max_epochs=1, raw_azimuth="relative"),
         StandardScaler(), PCA(n_components=8, random_state=0),
         AutoEncoderScorer(hidden_layer_sizes=(8,), latent_dim=2, max_epochs=2, random_state=0),
     )

@@ -155,6 +155,21 @@ def test_relative_azimuth_puts_the_leading_lepton_at_zero(background):
     assert np.all((turned[..., 2] >= -np.pi) & (turned[..., 2] < np.pi))
 
 
+def test_turning_agrees_between_numpy_and_torch(background):
+    # The encoder turns events on the device with the function EventScaler uses on arrays.
+    import torch
+
+    from sklearn_aclr import ADC2021
+    from sklearn_aclr.preprocessing import reference_slots, turn_to_reference
+
+    events = background.astype(np.float32)
+    on_array = turn_to_reference(events, reference_slots(ADC2021))
+    on_tensor = turn_to_reference(torch.from_numpy(events),
+                                  torch.from_numpy(reference_slots(ADC2021)))
+    assert on_array.dtype == np.float32 and on_tensor.dtype == torch.float32
+    np.testing.assert_array_equal(on_tensor.numpy(), on_array)
+
+
 def test_relative_azimuth_needs_collider_events():
     X = np.random.default_rng(0).normal(size=(20, 3))
     with pytest.raises(ValueError, match="azimuth='relative' turns collider events"):

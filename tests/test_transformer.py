@@ -47,6 +47,27 @@ def test_the_default_representation_is_the_pooled_one_beside_the_standardised_ra
     np.testing.assert_allclose(Z[:, 16:], raw, atol=1e-5)
 
 
+def test_relative_raw_azimuth_turns_the_raw_block_only(fitted, labelled):
+    X, y = labelled
+    relative = AnomalyCLRTransformer(**TINY, raw_azimuth="relative", random_state=0).fit(
+        X[y == 0])
+    Z = relative.transform(X)
+    # The encoder's training is untouched; the raw block is the turned EventScaler's.
+    np.testing.assert_array_equal(Z[:, :16], fitted.transform(X)[:, :16])
+    raw = EventScaler(features="standard", phi_encoding="sincos", azimuth="relative").fit(
+        X[y == 0]).transform(X)
+    np.testing.assert_allclose(Z[:, 16:], raw, atol=1e-5)
+    assert not np.allclose(Z[:, 16:], fitted.transform(X)[:, 16:], atol=1e-2)
+    assert AnomalyCLRTransformer().raw_azimuth == "absolute"
+
+
+def test_relative_raw_azimuth_needs_collider_events():
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    clr = AnomalyCLRTransformer(**TINY, layout="tabular", raw_azimuth="relative")
+    with pytest.raises(ValueError, match="raw_azimuth='relative' turns collider events"):
+        clr.fit(X)
+
+
 def test_fitted_attributes(fitted):
     assert fitted.device_ == "cpu"
     assert fitted.n_features_in_ == 76

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sklearn_aclr.preprocessing import scale_objects, standard_objects
+from sklearn_aclr.preprocessing import scale_objects, standard_objects, turn_to_reference
 
 __all__ = ["AnomalyCLREncoder", "EncoderLayer", "EventFeaturizer"]
 
@@ -165,6 +165,11 @@ class AnomalyCLREncoder(nn.Module):
         Statistics of the standardised raw features that :meth:`pooled_and_raw` appends for
         collider events (see :func:`~sklearn_aclr.preprocessing.standard_objects`); for
         other events the columns are standardised with ``center`` and ``scale``.
+    raw_reference : list of bool, default=None
+        Per slot, whether its objects may set the reference azimuth: if given, :meth:`raw`
+        first turns each event so that the hardest of these objects has phi = 0 (see
+        :func:`~sklearn_aclr.preprocessing.relative_azimuth`); ``raw_center`` and
+        ``raw_scale`` are then statistics of turned events.
 
     Examples
     --------
@@ -180,7 +185,7 @@ class AnomalyCLREncoder(nn.Module):
     def __init__(
         self, *, center, scale, collider, n_types, sincos_phi=True, d_model=64, n_heads=4,
         n_layers=2, dim_feedforward=256, dropout=0.1, output_dim=32, n_head_layers=2,
-        raw_center=None, raw_scale=None,
+        raw_center=None, raw_scale=None, raw_reference=None,
     ):
         super().__init__()
         if d_model % n_heads:
@@ -191,6 +196,11 @@ class AnomalyCLREncoder(nn.Module):
             self.register_buffer("raw_scale", torch.as_tensor(raw_scale, dtype=torch.float32))
         else:
             self.raw_center = self.raw_scale = None
+        if raw_reference is not None:
+            self.register_buffer("raw_reference", torch.as_tensor(raw_reference,
+                                                                  dtype=torch.bool))
+        else:
+            self.raw_reference = None
         self.featurizer = EventFeaturizer(center=center, scale=scale, collider=collider,
                                           sincos_phi=sincos_phi)
         self.embed = nn.Linear(self.featurizer.n_token_features, d_model)
@@ -267,7 +277,8 @@ class AnomalyCLREncoder(nn.Module):
     def raw(self, events):  # (B, N, F + 1) -> (B, N * R)
         """The events' standardised raw features, flattened: for collider events a presence
         flag and standardised log pT, eta, sin phi and cos phi per slot, as
-        ``EventScaler(features="standard", phi_encoding="sincos")`` gives them."""
+        ``EventScaler(features="standard", phi_encoding="sincos")`` gives them (with
+        ``azimuth="relative"`` where the encoder has a ``raw_reference``)."""
         if not self.collider:
             scaled = scale_objects(events, self.featurizer.center, self.featurizer.scale,
                                    collider=False, sincos_phi=False)
@@ -275,6 +286,8 @@ class AnomalyCLREncoder(nn.Module):
             raise ValueError("This encoder was built without raw_center and raw_scale, the "
                              "statistics of the raw features; it has no raw() output.")
         else:
+            if self.raw_reference is not None:
+                events = turn_to_reference(events, self.raw_reference)
             scaled = standard_objects(events, self.raw_center, self.raw_scale,
                                       sincos_phi=True)
         return scaled.flatten(1)
