@@ -252,9 +252,21 @@ def reference_slots(layout):
     layout's trigger types (ADC2021: electrons and muons), or every slot where the layout
     has no selection.
 
+    Parameters
+    ----------
+    layout : EventLayout
+        The events' layout.
+
     Returns
     -------
     reference : ndarray of bool, shape (n_slots,)
+
+    Examples
+    --------
+    >>> from sklearn_aclr import ADC2021
+    >>> from sklearn_aclr.preprocessing import reference_slots
+    >>> reference_slots(ADC2021).nonzero()[0].tolist()  # electrons 1-4, muons 5-8
+    [1, 2, 3, 4, 5, 6, 7, 8]
     """
     if layout.trigger_types:
         return np.isin(np.asarray(layout.slot_types), layout.trigger_types)
@@ -275,6 +287,14 @@ def turn_to_reference(events, reference):
     Returns
     -------
     turned : ndarray or Tensor of the same shape and dtype
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_aclr.preprocessing import turn_to_reference
+    >>> events = torch.tensor([[[40.0, 0.0, -2.0, 1], [50.0, 0.5, 1.0, 2], [0, 0, 0, 0]]])
+    >>> turn_to_reference(events, torch.tensor([False, True, True]))[0, :, 2]
+    tensor([-3.,  0.,  0.])
     """
     xp = _namespace(events)
     present = events[..., -1] != 0
