@@ -19,8 +19,8 @@ from sklearn_aclr.exceptions import TrainingInterruptedWarning
 
 JOB = Path(__file__).with_name("checkpoint_job.py")
 # The jobs compared bit for bit run in processes of their own, where MKL's matrix products can
-# differ in the last bits with the alignment of their operands (the flakiness of CI's 2-core
-# machine); conditional numerical reproducibility in strict mode makes them repeatable.
+# differ in the last bits with the alignment of their operands (the likely cause of a 2-ulp
+# mismatch seen once on CI); MKL's conditional numerical reproducibility, strict, rules it out.
 JOB_ENV = {**os.environ, "MKL_CBWR": "AUTO,STRICT"}
 SMALL = dict(TINY_ENCODER, device="cpu", random_state=0)
 
